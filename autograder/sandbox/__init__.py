@@ -1,0 +1,5 @@
+"""Run a student's module in a separate, limited process and talk to it with plain data.
+
+``protocol`` encodes values without pickle, ``worker`` is the program that runs on the
+student side, and ``client`` starts, limits, calls and kills it from the trusted side.
+"""

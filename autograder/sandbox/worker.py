@@ -1,0 +1,164 @@
+"""The student-side program: imports one submission and answers calls on it.
+
+Started by :mod:`autograder.sandbox.client` as ``python -I -S worker.py SPEC``.
+Everything here is untrusted once the submission is imported: the grader only
+ever reads plain data back (see :mod:`protocol`), so nothing the student does
+here can change how the grader compares results.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import sys
+import traceback
+
+if __name__ == "__main__":
+    # -I leaves the script's folder off sys.path; the spec names it.
+    sys.path[:0] = json.loads(sys.argv[1])["sys_path"]
+import protocol  # noqa: E402  (copied beside this file)
+
+
+def _limit(spec: dict) -> None:
+    import resource
+
+    mem = spec["memory_mb"] * 1024 * 1024
+    for name, value in (
+        ("RLIMIT_DATA", mem), ("RLIMIT_FSIZE", spec["fsize_mb"] * 1024 * 1024),
+        ("RLIMIT_CORE", 0), ("RLIMIT_CPU", spec["cpu_s"]), ("RLIMIT_NPROC", spec["nproc"]),
+    ):
+        if name == "RLIMIT_NPROC" and not spec["own_uid"]:
+            continue  # per-uid limit: only meaningful for the dedicated sandbox user
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def _quiet_stdio() -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def _student_trace(exc: BaseException, path: str) -> list[str]:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+    return [f"line {f.lineno}, in {f.name}: {(f.line or '').strip()}"[:300] for f in frames[-5:]]
+
+
+def _error(exc: BaseException, path: str) -> dict:
+    return {"error": {"type": type(exc).__name__[:100], "message": str(exc)[:2000],
+                      "trace": _student_trace(exc, path)}}
+
+
+class Worker:
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.objects: dict[int, object] = {}
+        self.module = None
+        self.import_error: dict | None = None
+        self.probes = None
+
+    def handle(self, obj: object) -> protocol.Handle:
+        ident = id(obj)
+        self.objects[ident] = obj
+        return protocol.Handle(ident, type(obj).__name__)
+
+    def resolve(self, value):
+        if isinstance(value, protocol.Handle):
+            return self.objects[value.ident]
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, tuple) and not hasattr(value, "_fields"):
+            return tuple(self.resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    def load(self) -> None:
+        path, name = self.spec["submission"], self.spec["module"]
+        sys.path.insert(0, os.path.dirname(path))
+        try:
+            mod_spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(mod_spec)
+            sys.modules[name] = module
+            mod_spec.loader.exec_module(module)
+            self.module = module
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt at import too
+            self.import_error = _error(exc, path)["error"]
+
+    def answer(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "status":
+            if self.import_error:
+                return {"ok": {"imported": False, **self.import_error}}
+            return {"ok": {"imported": True}}
+        if self.module is None:
+            return {"error": {"type": "ImportError", "message": "submission not imported", "trace": []}}
+        if request.get("seed") is not None:
+            _seed(int(request["seed"]))
+        try:
+            args = self.resolve(request.get("args", []))
+            kwargs = self.resolve(request.get("kwargs", {}))
+            if op == "call":
+                target = request.get("target")
+                owner = self.module if target is None else self.objects[target.ident]
+                fn = getattr(owner, request["name"])
+                result = fn(*args, **kwargs)
+            elif op == "probe":
+                if self.probes is None:
+                    import probes
+
+                    self.probes = probes
+                result = getattr(self.probes, request["name"])(self.module, *args, **kwargs)
+            elif op == "lookup":
+                missing = object()
+                attr = getattr(self.module, request["name"], missing)
+                result = "missing" if attr is missing else "callable" if callable(attr) else {"value": attr}
+            else:
+                return {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}", "trace": []}}
+            return {"ok": result}
+        except BaseException as exc:
+            return _error(exc, self.spec["submission"])
+
+    def serve(self, rfd: int, wfd: int) -> None:
+        while True:
+            try:
+                request = protocol.decode(protocol.read_frame(rfd))
+            except EOFError:
+                return
+            reply = self.answer(request)
+            try:
+                frame = protocol.encode(reply, to_handle=self.handle)
+            except BaseException as exc:
+                frame = protocol.encode(_error(exc, self.spec["submission"]))
+            protocol.write_frame(wfd, frame)
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    rfd, wfd = spec["fds"]
+    _limit(spec)
+    _quiet_stdio()
+    sys.setrecursionlimit(10_000)
+    import numpy  # noqa: F401  (imported before student code, so seeding reaches it)
+
+    worker = Worker(spec)
+    _seed(0)
+    worker.load()
+    _seed(0)
+    worker.serve(rfd, wfd)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

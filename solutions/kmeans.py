@@ -1,0 +1,148 @@
+"""K-Means clustering (Lloyd's algorithm) and colour quantisation.
+
+Every function takes float64 arrays with one sample per row and never modifies
+its arguments.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _squared_distances(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(N, K) squared Euclidean distances, computed as exact differences.
+
+    Differences (not the ||x||^2 - 2 x.c + ||c||^2 expansion) keep exact ties
+    exact and stay accurate for data far from the origin.
+    """
+    diff = data[:, None, :] - centroids[None, :, :]
+    return np.einsum("nkd,nkd->nk", diff, diff)
+
+
+def assign_clusters(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Assign every point to its nearest centroid.
+
+    Parameters
+    ----------
+    data : ndarray of shape (N, d)
+        The points.
+    centroids : ndarray of shape (K, d)
+        The cluster centres.
+
+    Returns
+    -------
+    labels : ndarray of shape (N,), int
+        Index of the nearest centroid in squared Euclidean distance; exact ties
+        go to the lowest index.
+    """
+    # BEGIN SOLUTION: compute the (N, K) squared distances and take the argmin over centroids (np.argmin keeps the lowest index on ties)
+    data = np.asarray(data, dtype=float)
+    centroids = np.asarray(centroids, dtype=float)
+    labels = np.empty(len(data), dtype=np.int64)
+    # Blocks bound the (block, K, d) difference array for large images.
+    block = max(1, 2_000_000 // max(1, centroids.size))
+    for start in range(0, len(data), block):
+        labels[start:start + block] = np.argmin(_squared_distances(data[start:start + block], centroids), axis=1)
+    return labels
+    # END SOLUTION
+
+
+def update_centroids(data: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Move every centroid to the mean of the points assigned to it.
+
+    Parameters
+    ----------
+    data : ndarray of shape (N, d)
+        The points.
+    labels : ndarray of shape (N,), int
+        Cluster index of every point, in ``range(K)``.
+    centroids : ndarray of shape (K, d)
+        The current centres; a cluster with no points keeps its centre.
+
+    Returns
+    -------
+    new_centroids : ndarray of shape (K, d)
+    """
+    # BEGIN SOLUTION: average the points of each cluster; a cluster with no points keeps its old centroid (do not modify the argument)
+    data = np.asarray(data, dtype=float)
+    labels = np.asarray(labels)
+    new = np.array(centroids, dtype=float, copy=True)
+    k = len(new)
+    counts = np.bincount(labels, minlength=k)
+    sums = np.zeros_like(new)
+    np.add.at(sums, labels, data)
+    filled = counts > 0
+    new[filled] = sums[filled] / counts[filled, None]
+    return new
+    # END SOLUTION
+
+
+def kmeans_loss(data: np.ndarray, centroids: np.ndarray) -> float:
+    """Sum over points of the squared distance to the nearest centroid.
+
+    Parameters
+    ----------
+    data : ndarray of shape (N, d)
+    centroids : ndarray of shape (K, d)
+
+    Returns
+    -------
+    float
+        The K-Means objective (scikit-learn's ``inertia_``).
+    """
+    # BEGIN SOLUTION: sum, over all points, the squared distance to the nearest centroid
+    data = np.asarray(data, dtype=float)
+    centroids = np.asarray(centroids, dtype=float)
+    labels = assign_clusters(data, centroids)
+    diff = data - centroids[labels]
+    return float(np.einsum("nd,nd->", diff, diff))
+    # END SOLUTION
+
+
+def train_kmeans(train_data: np.ndarray, initial_centroids: np.ndarray, num_iterations: int = 50) -> np.ndarray:
+    """Lloyd's algorithm from the given centroids.
+
+    Parameters
+    ----------
+    train_data : ndarray of shape (N, d)
+    initial_centroids : ndarray of shape (K, d)
+        Starting centres (left unchanged).
+    num_iterations : int, default 50
+        Maximum number of assign + update rounds; may stop early once the
+        assignments stop changing.
+
+    Returns
+    -------
+    centroids : ndarray of shape (K, d)
+    """
+    # BEGIN SOLUTION: alternate assign_clusters and update_centroids for num_iterations rounds, starting from a copy of initial_centroids
+    centroids = np.array(initial_centroids, dtype=float, copy=True)
+    labels = None
+    for _ in range(num_iterations):
+        new_labels = assign_clusters(train_data, centroids)
+        if labels is not None and np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        centroids = update_centroids(train_data, labels, centroids)
+    return centroids
+    # END SOLUTION
+
+
+def quantize_image(image: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Replace every pixel by its nearest centroid colour.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, C), floats in [0, 1]
+    centroids : ndarray of shape (K, C)
+
+    Returns
+    -------
+    ndarray of shape (H, W, C)
+        The quantised image.
+    """
+    # BEGIN SOLUTION: flatten to (H*W, C) pixels, assign each to a centroid, and reshape the centroid colours back to (H, W, C)
+    image = np.asarray(image, dtype=float)
+    pixels = image.reshape(-1, image.shape[-1])
+    labels = assign_clusters(pixels, centroids)
+    return np.asarray(centroids, dtype=float)[labels].reshape(image.shape)
+    # END SOLUTION

@@ -63,7 +63,9 @@ def fmt(value: Any, limit: int = 600) -> str:
     """Compact, bounded text for an array or value."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        text = repr(value.item())
+    elif isinstance(value, np.ndarray):
         text = np.array2string(value, precision=6, threshold=40, edgeitems=3, separator=", ")
         text = f"array(shape={value.shape}, dtype={value.dtype}) {text}"
     else:

@@ -303,7 +303,7 @@ class RemoteObject:
         self._box, self._handle, self._generation = box, handle, generation
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        if name.startswith("_"):  # private and dunder names are never part of the graded API
             raise AttributeError(name)
 
         def method(*args: Any, **kwargs: Any) -> Any:
@@ -327,8 +327,11 @@ class RemoteModule:
     def __init__(self, box: Sandbox):
         self._box = box
 
+    def __repr__(self) -> str:
+        return f"<{self._box.module}.py submission>"
+
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        if name.startswith("_"):  # private and dunder names are never part of the graded API
             raise AttributeError(name)
         box = self._box
         kind = box.lookup(name)

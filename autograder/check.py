@@ -1,0 +1,94 @@
+"""`course check`: the course is consistent and every test can fail.
+
+For each assignment: files exist, the committed stub equals the generated one, the
+solution gets full marks, the stub fails every check, every test in the test files
+is graded by some course.yml line, and every catalogued bug loses points.
+Gradings use the trusted runner directly (the same code the autograder zip runs).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .bugs import load_bugs
+from .config import REPO_ROOT, Assignment, Course
+from .stubgen import stub_in_sync
+
+
+def run_report(a: Assignment, submission: Path, root: Path = REPO_ROOT) -> dict:
+    """Grade with the trusted runner in a subprocess; return its report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        proc = subprocess.run([sys.executable, "-m", "autograder.runner", "--root", str(root), "--assignment", a.id,
+                               "--submission", str(submission), "--out", str(out)], capture_output=True, text=True)
+        if proc.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"runner failed on {submission}: {proc.stderr.strip()[-500:]}")
+        return json.loads(out.read_text())
+
+
+def collected_tests(a: Assignment) -> set[str]:
+    """Node ids of every test in the assignment's public and hidden folders."""
+    dirs = [str(d) for d in (a.public_dir, a.hidden_dir) if d.is_dir()]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *dirs],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    return {line.strip() for line in proc.stdout.splitlines() if "::" in line}
+
+
+def check_assignment(a: Assignment, jobs: int = 2) -> tuple[list[str], list[str]]:
+    """Return (problems, table lines) for one assignment."""
+    problems: list[str] = []
+    lines = [f"== {a.id}: {a.title}"]
+    for path in (a.solution_path, a.stub_path, a.lab_path, a.notebook_path, a.public_dir, a.hidden_dir):
+        if not path.exists():
+            problems.append(f"{a.id}: missing {path.relative_to(REPO_ROOT)}")
+    if problems:
+        return problems, lines
+    if not stub_in_sync(a.solution_path, a.stub_path):
+        problems.append(f"{a.id}: assignments/{a.submission} is out of date (run `course stubs {a.id}`)")
+    bugs = load_bugs(a)
+    if len(bugs) < 8:
+        problems.append(f"{a.id}: bug catalogue has {len(bugs)} entries (needs ≥ 8)")
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = {"solution": a.solution_path, "stub": a.stub_path}
+        for bug in bugs:
+            path = Path(tmp) / bug.name / a.submission
+            path.parent.mkdir()
+            path.write_text(bug.source)
+            subs[f"bug:{bug.name}"] = path
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            reports = dict(zip(subs, pool.map(lambda p: run_report(a, p), subs.values())))
+    sol, stub = reports["solution"], reports["stub"]
+    lines.append(f"solution: {sol['score']:g}/{sol['max_score']:g}   stub: {stub['score']:g}/{stub['max_score']:g}")
+    for t in sol["tests"]:
+        if not t["passed"]:
+            problems.append(f"{a.id}: solution fails {t['name']}: {t['message'].splitlines()[0] if t['message'] else ''}")
+    for t in stub["tests"]:
+        survivors = [c["test"] for c in t["checks"] if c["passed"]]
+        if survivors:
+            problems.append(f"{a.id}: the stub passes {survivors[0]} (a check that cannot fail on unwritten code)")
+    graded = {c["test"] for t in sol["tests"] for c in t["checks"]}
+    for node in sorted(collected_tests(a) - graded):
+        problems.append(f"{a.id}: {node} is not selected by any course.yml test line")
+    lines.append(f"{'bug':<42} {'score':>9}  caught by")
+    for name, rep in reports.items():
+        if not name.startswith("bug:"):
+            continue
+        caught = [t["name"] for t in rep["tests"] if not t["passed"]]
+        lines.append(f"{name[4:]:<42} {rep['score']:>4g}/{rep['max_score']:<4g}  {', '.join(caught) or 'NOT CAUGHT'}")
+        if rep["score"] >= rep["max_score"]:
+            problems.append(f"{a.id}: bug {name[4:]} is not caught (full marks)")
+    return problems, lines
+
+
+def check(course: Course, assignments: list[Assignment], jobs: int = 2) -> list[str]:
+    """Check the given assignments; print the tables; return every problem found."""
+    problems: list[str] = []
+    for a in assignments:
+        found, lines = check_assignment(a, jobs)
+        print("\n".join(lines), flush=True)
+        problems += found
+    return problems

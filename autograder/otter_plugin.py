@@ -1,0 +1,163 @@
+"""otter-grader plugin that keeps student code out of otter's kernel and scores from a trusted report.
+
+otter stays the packager (``otter generate``) and the results writer; this plugin
+changes what it grades with:
+
+- ``before_grading``: locks the autograder folder, moves the submission to a private
+  place, empties ``submission/`` (planted ``.OTTER_LOG``, ``conftest.py``,
+  ``numpy.py``, …), makes otter's log server refuse pickled objects, then runs the
+  trusted runner (:mod:`autograder.runner`), which calls student code only through
+  the sandbox.
+- ``before_execution``: hands otter's kernel an empty notebook, so the submission
+  never runs in a process that can touch the score.
+- ``after_grading``: makes otter write results.json from the trusted report.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from otter.plugins import AbstractOtterPlugin
+
+from .runner import HIDDEN_MESSAGE
+
+REPORT_ENV = "COURSE_REPORT"
+BUNDLE = Path("files") / "course"
+
+
+class _NoGlobals(pickle.Unpickler):
+    def find_class(self, module: str, name: str):  # noqa: D102
+        raise pickle.UnpicklingError(f"refused global {module}.{name}")
+
+
+def _safe_unpickle(self, data: bytes) -> Any:
+    """Log records arrive as dicts of plain values: no class may be loaded."""
+    return _NoGlobals(io.BytesIO(data)).load()
+
+
+class FinalResults:
+    """Stands in for ``GradingResults.to_gradescope_dict`` (a picklable callable)."""
+
+    def __init__(self, payload: dict):
+        self.payload = payload
+
+    def __call__(self, ag_config: Any = None) -> dict:
+        return self.payload
+
+
+def gradescope_results(report: dict, problem: str | None = None) -> dict:
+    """Gradescope's results.json built from a runner report (or from a problem with the submission)."""
+    tests = []
+    for t in report.get("tests", []):
+        message = t["message"]
+        if t["visibility"] == "hidden" and not t["passed"]:
+            message = HIDDEN_MESSAGE
+        if problem:
+            message = problem
+        tests.append({"name": t["name"], "score": 0.0 if problem else t["score"], "max_score": t["max_score"],
+                      "status": "passed" if t["passed"] and not problem else "failed",
+                      "output": message, "visibility": "visible"})
+    score = 0.0 if problem else report.get("score", 0.0)
+    header = problem or f"Score {score:g} / {report.get('max_score', 0):g}."
+    return {"score": score, "output": header, "visibility": "visible", "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+def verdict(name: str) -> None:
+    """Called by the generated otter test files inside otter's kernel: mirror the trusted report."""
+    report = json.loads(Path(os.environ[REPORT_ENV]).read_text())
+    for test in report["tests"]:
+        if test["name"] == name:
+            if not test["passed"]:
+                raise AssertionError(HIDDEN_MESSAGE if test["visibility"] == "hidden" else test["message"])
+            return
+    raise AssertionError(f"no result for {name}")
+
+
+class CoursePlugin(AbstractOtterPlugin):
+    """Configured in otter_config.json as ``{"autograder.otter_plugin.CoursePlugin": {"assignment": ID}}``."""
+
+    def _paths(self, config: Any) -> tuple[Path, Path, Path]:
+        ag_dir = Path(config.autograder_dir).resolve()
+        private = ag_dir / ".course"
+        return ag_dir, private, ag_dir / "source" / BUNDLE
+
+    def before_grading(self, config: Any) -> None:
+        import otter.execute.logging as otter_logging
+
+        otter_logging.LogRecordStreamHandler.unpickle = _safe_unpickle
+        ag_dir, private, bundle = self._paths(config)
+        private.mkdir(mode=0o700, exist_ok=True)
+        for locked in (ag_dir / "source", private, ag_dir / "results"):
+            if locked.exists():
+                os.chmod(locked, 0o700)
+        course = _load_bundle_course(bundle)
+        assignment = course.get(self.plugin_config["assignment"])
+        submitted = Path(self.submission_path)
+        problem = _problem_with(submitted, assignment.submission)
+        kept = private / assignment.submission
+        if submitted.is_file():
+            shutil.copyfile(submitted, kept)
+        _empty_submission_dir(submitted.parent, placeholder=submitted.name)
+        report_path = private / "report.json"
+        os.environ[REPORT_ENV] = str(report_path)
+        if problem is None:
+            budget = sum(course.time_limit(assignment, t) for t in assignment.tests) * 3 + 120
+            proc = subprocess.run([sys.executable, "-m", "autograder.runner", "--root", str(bundle),
+                                   "--assignment", assignment.id, "--submission", str(kept), "--out", str(report_path)],
+                                  capture_output=True, text=True, timeout=budget)
+            if proc.returncode != 0 or not report_path.is_file():
+                problem = "The grader failed on this submission: " + (proc.stderr.strip().splitlines() or ["no report"])[-1]
+        if problem is not None:
+            report = {"assignment": assignment.id, "score": 0.0, "max_score": assignment.total_points,
+                      "tests": [{"name": t.name, "visibility": t.visibility, "max_score": t.points, "score": 0.0,
+                                 "passed": False, "message": problem} for t in assignment.tests]}
+            report_path.write_text(json.dumps(report))
+        self._report, self._problem = json.loads(report_path.read_text()), problem
+
+    def before_execution(self, submission: Any) -> Any:
+        return nbformat.v4.new_notebook()
+
+    def after_grading(self, results: Any) -> None:
+        payload = gradescope_results(self._report, self._problem)
+        disagree = [n for n, tf in results.results.items()
+                    if any(t["name"] == n and abs(t["score"] - tf.score) > 1e-9 for t in self._report["tests"])]
+        if disagree and not self._problem:
+            payload["tests"].append({"name": "Grader consistency", "status": "failed", "visibility": "hidden",
+                                     "output": f"otter's kernel disagreed with the trusted report on {disagree}"})
+        results.to_gradescope_dict = FinalResults(payload)
+
+
+def _load_bundle_course(bundle: Path):
+    from .config import load_course
+
+    return load_course(bundle / "course.yml")
+
+
+def _problem_with(path: Path, expected: str) -> str | None:
+    """A one-line reason when the upload is not a gradable ``expected`` file, else None."""
+    if path.suffix == ".ipynb":
+        return f"Submit the file {expected}, not a notebook ({path.name}): 0 points."
+    if path.name != expected:
+        return f"Submit a file named {expected} (got {path.name}): 0 points."
+    return None
+
+
+def _empty_submission_dir(folder: Path, placeholder: str) -> None:
+    """Leave only otter's own files (tests/, __init__.py) and an empty placeholder for the submission."""
+    for entry in folder.iterdir():
+        if entry.name in ("tests", "__init__.py"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    (folder / placeholder).write_text("# graded in a sandbox; see the results\n")

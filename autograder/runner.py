@@ -1,0 +1,178 @@
+"""Trusted grading: run an assignment's tests against a submission held in a sandbox.
+
+Invoked as ``python -m autograder.runner --root ROOT --assignment ID --submission FILE --out REPORT``
+(a process of its own, so every grading starts clean). The tests run here, in the
+trusted process; every call into student code goes to a sandboxed worker
+(:mod:`autograder.sandbox`) and only plain data comes back. The report is JSON:
+one entry per graded line of course.yml with points, pass/fail and a message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .config import Assignment, Course, TestSpec, load_course
+from .errors import CourseError
+from .sandbox.client import GradingAbort, Limits, RemoteModule, Sandbox, StudentError
+
+HIDDEN_MESSAGE = "Hidden test failed. Its details are not shown; re-read the specification of this part."
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def spec_dir(root: Path, assignment: Assignment, spec: TestSpec) -> Path:
+    """Folder (under ``root``) whose files a test line's ``select`` entries name."""
+    base = assignment.public_dir if spec.visibility == "public" else assignment.hidden_dir
+    return root / base.relative_to(assignment.public_dir.parent.parent)
+
+
+def node_ids(root: Path, assignment: Assignment, spec: TestSpec) -> list[str]:
+    """pytest node ids (relative to ``root``) selected by a test line."""
+    folder = spec_dir(root, assignment, spec).relative_to(root)
+    return [f"{folder.as_posix()}/{sel}" for sel in spec.select]
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
+
+
+def describe_failure(item, excinfo) -> str:
+    """A few lines for the student: the property, what went wrong, the shrunk input."""
+    exc = excinfo.value
+    doc = _first_line(getattr(getattr(item, "function", None), "__doc__", None))
+    lines = [f"{item.name}: {doc}" if doc else item.name]
+    if isinstance(exc, (GradingAbort, StudentError)):
+        lines.append(str(exc))
+    elif isinstance(exc, AssertionError):
+        lines.append(str(exc) or "assertion failed")
+    else:
+        lines.append(f"{type(exc).__name__}: {exc}")
+    for note in getattr(exc, "__notes__", []):
+        kept = [ln for ln in str(note).splitlines() if not re.match(r"\s*(self|impl)=", ln)]
+        lines.append("\n".join(kept))
+    text = _ADDRESS.sub("", "\n".join(line.rstrip() for line in lines if line))
+    return text if len(text) <= 3000 else text[:3000] + "\n…"
+
+
+class GradingPlugin:
+    """pytest plugin: routes ``impl`` to the sandbox, enforces time limits, records outcomes."""
+
+    def __init__(self, course: Course, assignment: Assignment, root: Path, box: Sandbox):
+        self.course, self.assignment, self.root, self.box = course, assignment, root, box
+        self.outcomes: dict[str, list[dict]] = {s.name: [] for s in assignment.tests}
+        self._prefixes = [(nid, s) for s in assignment.tests for nid in node_ids(root, assignment, s)]
+        self._current: str | None = None
+
+    def spec_of(self, nodeid: str) -> TestSpec | None:
+        for prefix, spec in self._prefixes:
+            if nodeid == prefix or nodeid.startswith(prefix + "::") or nodeid.startswith(prefix + "["):
+                return spec
+        return None
+
+    def pytest_configure(self, config) -> None:
+        config.course_impl_factory = lambda module: RemoteModule(self.box)
+
+    def pytest_runtest_setup(self, item) -> None:
+        spec = self.spec_of(item.nodeid)
+        if spec is not None and spec.name != self._current:
+            self.box.restart()  # every graded line starts with a fresh student process
+            self._current = spec.name
+
+    def pytest_runtest_call(self, item) -> None:
+        spec = self.spec_of(item.nodeid)
+        limit = self.course.time_limit(self.assignment, spec) if spec else self.course.defaults.time_limit
+        self.box.deadline = time.monotonic() + limit
+
+    def pytest_runtest_teardown(self, item) -> None:
+        self.box.deadline = None
+
+    def pytest_runtest_makereport(self, item, call) -> None:
+        spec = self.spec_of(item.nodeid)
+        if spec is None or call.when == "teardown" and call.excinfo is None:
+            return
+        if call.excinfo is None and call.when != "call":
+            return
+        passed = call.excinfo is None
+        message = "" if passed else describe_failure(item, call.excinfo)
+        self.outcomes[spec.name].append({"test": item.nodeid, "passed": passed, "message": message})
+
+
+def build_report(assignment: Assignment, plugin: GradingPlugin, isolation: str, collect_error: str) -> dict:
+    """Score every graded line all-or-nothing from the recorded pytest outcomes."""
+    tests = []
+    for spec in assignment.tests:
+        runs = plugin.outcomes[spec.name]
+        failed = [r for r in runs if not r["passed"]]
+        passed = bool(runs) and not failed
+        if not runs:
+            message = collect_error or "no test ran for this part (grader configuration error)"
+        elif failed:
+            message = failed[0]["message"]
+            if len(failed) > 1:
+                message += f"\n(+{len(failed) - 1} more failing check(s) in this part)"
+        else:
+            message = f"all {len(runs)} checks passed"
+        tests.append({
+            "name": spec.name, "visibility": spec.visibility, "max_score": spec.points,
+            "score": spec.points if passed else 0.0, "passed": passed, "message": message,
+            "checks": [{"test": r["test"], "passed": r["passed"]} for r in runs],
+        })
+    return {"assignment": assignment.id, "isolation": isolation, "tests": tests,
+            "score": sum(t["score"] for t in tests), "max_score": assignment.total_points}
+
+
+def grade(root: Path, assignment_id: str, submission: Path) -> dict:
+    """Grade ``submission`` with the tests under ``root``; return the report dict."""
+    import pytest
+
+    course = load_course(root / "course.yml")
+    assignment = course.get(assignment_id)
+    if not submission.is_file():
+        raise CourseError(f"{submission}: submission file not found")
+    os.environ["COURSE_MAX_EXAMPLES"] = str(course.defaults.max_examples)
+    sys.path.insert(0, str(root / "tests"))
+    box = Sandbox(submission, assignment.module, probes=root / "tests" / "probes.py",
+                  limits=Limits(memory_mb=course.memory_limit_mb(assignment)))
+    plugin = GradingPlugin(course, assignment, root, box)
+    # pytest resolves arguments against the working directory, so pass absolute node ids.
+    args = [str(root / nid) for s in assignment.tests for nid in node_ids(root, assignment, s)]
+    with tempfile.TemporaryDirectory() as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        with open(os.devnull, "w") as devnull:
+            stdout, sys.stdout = sys.stdout, devnull
+            try:
+                code = pytest.main(["-c", str(ini), "--rootdir", str(root), "-p", "no:cacheprovider",
+                                    "-p", "course_pytest", "-p", "no:warnings", "-q", *args], plugins=[plugin])
+            finally:
+                sys.stdout = stdout
+                box.close()
+    collect_error = "" if code in (0, 1) else f"the grader could not collect these tests (pytest exit {int(code)})"
+    return build_report(assignment, plugin, box.isolation, collect_error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True, help="folder holding course.yml and the tests")
+    parser.add_argument("--assignment", required=True)
+    parser.add_argument("--submission", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON report")
+    args = parser.parse_args(argv)
+    try:
+        report = grade(args.root.resolve(), args.assignment, args.submission.resolve())
+    except CourseError as exc:
+        print(f"course: {exc}", file=sys.stderr)
+        return 2
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,3 +28,81 @@ def call_tracking_mutation(module: Any, name: str, *args: Any, **kwargs: Any) ->
     changed = [f"#{i + 1}" for i, (a, b) in enumerate(zip(before, args)) if not _same(a, b)]
     changed += [k for k, v in kwargs.items() if not _same(before_kw[k], v)]
     return result, changed
+
+
+def ica_sigmoid_warnings(module: Any, x: Any) -> tuple[Any, list[str]]:
+    """Call ``module.sigmoid(x)``; also report every warning it emitted (e.g. numpy overflow)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = module.sigmoid(x)
+    return result, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
+def ica_apply_steps(module: Any, X: Any, anneal: list) -> Any:
+    """W after the specified schedule, built from ``module.infomax_step`` itself: from the
+    identity, for each learning rate one pass over the rows of X in order."""
+    import numpy as np
+
+    W = np.eye(np.shape(X)[1])
+    for alpha in anneal:
+        for x in X:
+            W = module.infomax_step(W, x, alpha)
+    return W
+
+
+# --- cvae -----------------------------------------------------------------------------
+
+def cvae_reparametrize_grads(module: Any, model: Any, mu: Any, logvar: Any) -> tuple[Any, Any, Any]:
+    """z = model.reparametrize(mu, logvar) in training mode on leaf tensors, then z.sum().backward().
+
+    Returns (z, mu.grad, logvar.grad); a gradient is None when none reached it.
+    """
+    model.train()
+    mu = mu.detach().clone().requires_grad_(True)
+    logvar = logvar.detach().clone().requires_grad_(True)
+    z = model.reparametrize(mu, logvar)
+    if getattr(z, "requires_grad", False):
+        z.sum().backward()
+    grads = [None if t.grad is None else t.grad.detach().clone() for t in (mu, logvar)]
+    return (z.detach() if hasattr(z, "detach") else z), grads[0], grads[1]
+
+
+def cvae_parameters(module: Any, model: Any) -> list[Any]:
+    """Copies of the model's parameters, in model.parameters() order."""
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def _cvae_grad_norm(model: Any) -> float:
+    total = 0.0
+    for p in model.parameters():
+        if p.grad is not None:
+            total += float(p.grad.detach().double().pow(2).sum())
+    return total ** 0.5
+
+
+def cvae_accumulated_grad_norms(module: Any, model: Any, x: Any, labels: Any, repeats: int, trials: int) -> dict:
+    """Gradient norms left on the parameters by train_cvae with lr = 0 (the model never changes).
+
+    ``single``: after training on a loader of one batch (x, labels), ``trials`` times;
+    ``many``: after training on ``repeats`` copies of that same batch. Gradients a
+    correct train_cvae leaves behind are those of its last batch (or none at all), so
+    ``many`` is about as large as ``single``; without zero_grad they add up over the
+    batches and ``many`` is about ``repeats`` times larger. Gradients are cleared
+    before each run.
+    """
+    out = {"single": [], "many": []}
+    for key, n in [("single", 1)] * trials + [("many", repeats)]:
+        model.zero_grad(set_to_none=True)
+        module.train_cvae(model, [(x, labels)] * n, epochs=1, lr=0.0)
+        out[key].append(_cvae_grad_norm(model))
+    model.zero_grad(set_to_none=True)
+    return out
+
+
+def cvae_sample_digits_tracking_labels(module: Any, model: Any, labels: Any) -> tuple[Any, bool]:
+    """sample_digits(model, labels), and whether it changed labels in place."""
+    before = copy.deepcopy(labels)
+    out = module.sample_digits(model, labels)
+    return out, not _same(before, labels)

@@ -128,9 +128,9 @@ class TestTrainGmm:
         got = gs.as_state(impl.train_gmm(data, *init, num_iterations=iterations), k, d)
         want = gs.em(data, *init, iterations)
         what = f"after num_iterations={iterations}"
-        check_close(got.pi, want.pi, f"pi {what}", rtol=1e-5, atol=1e-6)
-        check_close(got.mu, want.mu, f"mu {what}", rtol=1e-5, atol=1e-5)
-        check_close(got.sigma, want.sigma, f"sigma {what}", rtol=1e-5, atol=1e-5)
+        check_close(got.pi, want.pi, f"pi {what}", rtol=1e-4, atol=1e-5)
+        check_close(got.mu, want.mu, f"mu {what}", rtol=1e-4, atol=1e-4)
+        check_close(got.sigma, want.sigma, f"sigma {what}", rtol=1e-4, atol=1e-4)
 
     @settings(max_examples=15)
     @given(gs.mixtures())
@@ -186,10 +186,10 @@ class TestTrainGmm:
         ref = sklearn_fit(data, init, 20)
         got = gs.as_state(impl.train_gmm(data, *init, num_iterations=20), k, d)
         check_close(gs.mean_log_likelihood(got, data), ref.score(data),
-                    "mean log-likelihood after 20 iterations vs scikit-learn", rtol=1e-6, atol=1e-6)
-        check_close(got.pi, ref.weights_, "pi vs scikit-learn", rtol=1e-4, atol=1e-5)
-        check_close(got.mu, ref.means_, "mu vs scikit-learn", rtol=1e-4, atol=1e-4)
-        check_close(got.sigma, ref.covariances_, "sigma vs scikit-learn", rtol=1e-4, atol=1e-4)
+                    "mean log-likelihood after 20 iterations vs scikit-learn", rtol=1e-5, atol=1e-5)
+        check_close(got.pi, ref.weights_, "pi vs scikit-learn", rtol=1e-3, atol=1e-4)
+        check_close(got.mu, ref.means_, "mu vs scikit-learn", rtol=1e-3, atol=1e-3)
+        check_close(got.sigma, ref.covariances_, "sigma vs scikit-learn", rtol=1e-3, atol=1e-3)
 
     @given(gs.mixtures())
     def test_arguments_are_not_modified(self, impl, case):

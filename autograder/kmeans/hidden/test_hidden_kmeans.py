@@ -40,6 +40,14 @@ class TestLargeOffset:
         data, init = case
         ref = KMeans(n_clusters=len(init), init=init, n_init=1, algorithm="lloyd", max_iter=50, tol=0).fit(data)
         check_close(impl.train_kmeans(data, init, num_iterations=50), ref.cluster_centers_, "centroids", rtol=1e-9, atol=1e-6)
+
+
+class TestLossLargeOffset:
+    @given(blobs(offset=1e6))
+    def test_loss_far_from_the_origin(self, impl, case):
+        """kmeans_loss on clusters around 1e6 equals scikit-learn's inertia."""
+        data, init = case
+        ref = KMeans(n_clusters=len(init), init=init, n_init=1, algorithm="lloyd", max_iter=50, tol=0).fit(data)
         check_close(impl.kmeans_loss(data, ref.cluster_centers_), ref.inertia_, "kmeans_loss", rtol=1e-6, atol=1e-6)
 
 
@@ -53,6 +61,8 @@ class TestExactTies:
             labels = check_shape(impl.assign_clusters(data, cents), (n,), "assign_clusters")
             check((labels == want).all(), f"midpoint ties should go to index {want}, got {fmt(labels)}")
 
+
+class TestQuantizeTies:
     def test_quantize_uses_the_lower_index(self, impl):
         """Grey pixels exactly between two palette entries take the first entry."""
         image = np.full((2, 2, 3), 0.5)

@@ -1,0 +1,109 @@
+# Student version: fill in every TODO, keep the names and signatures.
+"""Principal component analysis by eigen-decomposition of the covariance, and eigenfaces.
+
+Every function takes float64 arrays with one sample per row and never modifies
+its arguments. The covariance is the biased one (divided by N, like
+``np.cov(data, rowvar=False, bias=True)``); its eigenvectors are the principal
+directions and its eigenvalues the variances of the data along them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def train_PCA(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decomposition of the covariance of the centred data.
+
+    Parameters
+    ----------
+    data : ndarray of shape (N, d)
+        N samples (rows) of d features, e.g. N flattened face images of d pixels.
+
+    Returns
+    -------
+    U : ndarray of shape (d, d), real
+        Column k is a unit eigenvector of the covariance C for ``eigenvalues[k]``.
+        Each column's sign is free, and so is the basis inside the eigenspace of a
+        repeated eigenvalue. When N <= d the last columns span C's null space.
+    eigenvalues : ndarray of shape (d,), real
+        The eigenvalues of C in descending order (those of the null space are 0
+        up to round-off).
+
+    Notes
+    -----
+    ``C = (data - mean).T @ (data - mean) / N`` with ``mean = data.mean(axis=0)``.
+    """
+    data = np.asarray(data, dtype=float)
+    if data.ndim != 2:
+        raise ValueError(f"data should be a 2-D array (N samples, d features), got shape {data.shape}")
+    # TODO: centre the data, eigen-decompose the (d, d) covariance divided by N (np.linalg.eigh), and sort eigenvalues and eigenvectors (columns) in descending order
+    raise NotImplementedError("TODO: centre the data, eigen-decompose the (d, d) covariance divided by N (np.linalg.eigh), and sort eigenvalues and eigenvectors (columns) in descending order")
+
+
+def _complete_basis(vt: np.ndarray) -> np.ndarray:
+    """(d, d) orthogonal matrix whose first r columns are the r orthonormal rows of ``vt``.
+
+    The other d - r columns come from the block Householder reflector
+    ``H = I - 2 W (W^T W)^{-1} W^T`` with ``W = E + V Q``, where ``E`` holds the
+    first r columns of the identity and the rotation ``Q`` (polar decomposition)
+    makes the top block ``S = (V Q)[:r]`` symmetric positive semi-definite. Then
+    ``H E = -V Q``, so the last d - r columns of H are orthonormal and orthogonal
+    to span(V); ``W^T W = 2 (I + S)`` is always well conditioned. One (d, r) x (r, d)
+    product instead of an O(d^3) QR or SVD.
+    """
+    r, d = vt.shape
+    ut = np.empty((d, d))  # U transposed: rows are written contiguously
+    ut[:r] = vt
+    if r == d:
+        return ut.T
+    a, _, bt = np.linalg.svd(vt[:, :r].T)  # top r x r block of V = vt.T
+    w = vt.T @ (bt.T @ a.T)  # V Q
+    w[:r] += np.eye(r)  # W = E + V Q
+    # Rows r: of H^T = H: I[r:] - 2 W[r:] (W^T W)^{-1} W^T, with W^T W = 2 (I + S).
+    coef = np.linalg.solve(w.T @ w, w[r:].T).T  # (d - r, r)
+    np.matmul(coef, w.T, out=ut[r:])
+    ut[r:] *= -2.0
+    ut.reshape(-1)[r * (d + 1)::d + 1] += 1.0  # + I on the diagonal of rows r:
+    return ut.T
+
+
+def pca_project(data: np.ndarray, mean: np.ndarray, U: np.ndarray, k: int) -> np.ndarray:
+    """Coordinates of the centred data along the first k principal directions.
+
+    Parameters
+    ----------
+    data : ndarray of shape (N, d)
+    mean : ndarray of shape (d,)
+        The mean that was removed before training (``data_train.mean(axis=0)``).
+    U : ndarray of shape (d, d)
+        Principal directions as columns (from ``train_PCA``).
+    k : int
+        Number of components to keep, ``0 <= k <= d``.
+
+    Returns
+    -------
+    codes : ndarray of shape (N, k)
+        ``(data - mean) @ U[:, :k]``.
+    """
+    # TODO: subtract the mean and multiply by the first k columns of U
+    raise NotImplementedError("TODO: subtract the mean and multiply by the first k columns of U")
+
+
+def pca_reconstruct(codes: np.ndarray, mean: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """Map codes back to data space: the best rank-k approximation of the data.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (N, k)
+        Coordinates along the first k principal directions (from ``pca_project``).
+    mean : ndarray of shape (d,)
+    U : ndarray of shape (d, d)
+        Principal directions as columns.
+
+    Returns
+    -------
+    reconstruction : ndarray of shape (N, d)
+        ``codes @ U[:, :k].T + mean`` with ``k = codes.shape[1]``.
+    """
+    # TODO: combine the first k columns of U (k = codes.shape[1]) with the codes as weights, then add the mean back
+    raise NotImplementedError("TODO: combine the first k columns of U (k = codes.shape[1]) with the codes as weights, then add the mean back")

@@ -1,0 +1,26 @@
+"""Fixtures for the instructor tooling's own tests."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.config import REPO_ROOT, load_course
+
+
+@pytest.fixture(scope="session")
+def course():
+    return load_course()
+
+
+def run_course(*args: str, cwd: Path = REPO_ROOT, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """Run the `course` command line as a user would (``python -m autograder``)."""
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def course_cli():
+    return run_course

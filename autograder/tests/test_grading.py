@@ -1,0 +1,84 @@
+"""End to end through the otter autograder zip: build, grade, determinism, no hidden test leaks."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.bugs import load_bugs
+from autograder.config import load_course
+
+ASSIGNMENTS = [a.id for a in load_course().assignments]
+
+
+@pytest.fixture(scope="module")
+def built(course_cli, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    proc = course_cli("build", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def grade(course_cli, assignment: str, submission: Path, out: Path) -> dict:
+    proc = course_cli("grade", assignment, str(submission), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "total" in proc.stdout
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_build_writes_both_zips_and_the_handout_has_no_hidden_test(built, assignment):
+    student = built / assignment / f"{assignment}-student.zip"
+    autograder = built / assignment / f"{assignment}-autograder.zip"
+    with zipfile.ZipFile(student) as zf:
+        names = zf.namelist()
+        text = b"".join(zf.read(n) for n in names)
+    assert f"{assignment}/{assignment}.py" in names and any(n.endswith(".ipynb") for n in names)
+    assert any(n.startswith(f"{assignment}/tests/{assignment}/test_") for n in names)
+    assert not any("hidden" in n or "bugs" in n or n.startswith(f"{assignment}/solutions") for n in names)
+    assert b"CANARY-" not in text, "a hidden test's canary string reached the student handout"
+    with zipfile.ZipFile(autograder) as zf:
+        ag_text = b"".join(zf.read(n) for n in zf.namelist())
+        setup = zf.read("setup.sh").decode()
+    assert f"CANARY-{assignment}".encode() in ag_text, "the hidden tests (and their canary) belong in the autograder zip"
+    assert "playwright" not in setup and "chromium" not in setup and "miniforge" not in setup.lower()
+
+
+def test_solution_full_marks_stub_zero(course_cli, course, tmp_path):
+    a = course.get("kmeans")
+    sol = grade(course_cli, "kmeans", a.solution_path, tmp_path / "sol.json")
+    assert sol["score"] == a.total_points
+    assert {t["name"] for t in sol["tests"]} == {t.name for t in a.tests}
+    for t in sol["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility"}
+    stub = grade(course_cli, "kmeans", a.stub_path, tmp_path / "stub.json")
+    assert stub["score"] == 0
+    assert all(t["status"] == "failed" for t in stub["tests"])
+
+
+def test_one_wrong_function_costs_exactly_its_own_points(course_cli, course, tmp_path):
+    a = course.get("kmeans")
+    bug = next(b for b in load_bugs(a) if b.name == "quantize_returns_labels")
+    path = tmp_path / "kmeans.py"
+    path.write_text(bug.source)
+    res = grade(course_cli, "kmeans", path, tmp_path / "res.json")
+    quantize_points = sum(t.points for t in a.tests if t.name in ("quantize_image", "hidden_quantize_ties"))
+    assert res["score"] == a.total_points - quantize_points
+    failed = {t["name"] for t in res["tests"] if t["status"] == "failed"}
+    assert failed == {"quantize_image", "hidden_quantize_ties"}
+    hidden = next(t for t in res["tests"] if t["name"] == "hidden_quantize_ties")
+    assert hidden["output"].startswith("Hidden test failed.") and "quantize" not in hidden["output"]
+    public = next(t for t in res["tests"] if t["name"] == "quantize_image")
+    assert "expected" in public["output"] and "Failing test case" in public["output"]
+
+
+def test_the_same_submission_gets_byte_identical_results(course_cli, course, tmp_path):
+    a = course.get("kmeans")
+    bug = next(b for b in load_bugs(a) if b.name == "ties_to_highest_index")
+    path = tmp_path / "kmeans.py"
+    path.write_text(bug.source)
+    grade(course_cli, "kmeans", path, tmp_path / "1.json")
+    grade(course_cli, "kmeans", path, tmp_path / "2.json")
+    assert (tmp_path / "1.json").read_bytes() == (tmp_path / "2.json").read_bytes()

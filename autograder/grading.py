@@ -21,9 +21,13 @@ from .config import Assignment, Course
 from .errors import CourseError
 
 
-def _as_submission(path: Path, expected: str, tmp: Path) -> Path:
-    """A single file otter can take: the file itself, the expected file of a folder, or a zip of the folder."""
+def _as_submission(path: Path, expected: str, tmp: Path, rename: bool = False) -> Path:
+    """A single file otter can take: the file itself (renamed to ``expected`` if asked),
+    the expected file of a folder, or a zip of the folder."""
     if path.is_file():
+        if rename and path.suffix == ".py" and path.name != expected:
+            shutil.copyfile(path, tmp / expected)
+            return tmp / expected
         return path
     if (path / expected).is_file() and len([p for p in path.iterdir() if p.suffix == ".py"]) == 1:
         return path / expected
@@ -35,11 +39,14 @@ def _as_submission(path: Path, expected: str, tmp: Path) -> Path:
     return archive
 
 
-def grade_one(zip_path: Path, submission: Path, expected: str, timeout: float) -> dict:
-    """Grade one submission with ``otter run``; return Gradescope's results dict."""
+def grade_one(zip_path: Path, submission: Path, expected: str, timeout: float, rename: bool = False) -> dict:
+    """Grade one submission with ``otter run``; return Gradescope's results dict.
+
+    ``rename``: a lone ``.py`` file named after its student is graded as ``expected``.
+    """
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
         tmp = Path(tmp_name)
-        sub = _as_submission(submission, expected, tmp)
+        sub = _as_submission(submission.resolve(), expected, tmp, rename)  # otter runs in tmp
         out = tmp / "out"
         out.mkdir()
         cmd = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(zip_path), "-o", str(out), str(sub)]
@@ -101,7 +108,8 @@ def grade_all(course: Course, a: Assignment, folder: Path, jobs: int = 2, csv_ou
               force: bool = False, progress: bool = True) -> tuple[Path, list[dict]]:
     """Grade every submission in ``folder`` in parallel; write results and a gradebook CSV.
 
-    Each submission's results.json goes to ``<folder>/../<name>-results/<entry>.json`` unless it
+    ``folder`` holds one ``<student>.py`` per student (graded as the assignment's file name)
+    or one sub-folder per student as Gradescope exports them. Each submission's results.json goes to ``<folder>/../<name>-results/<entry>.json`` unless it
     is already there (``force`` regrades). Returns the CSV path and the rows.
     """
     from tqdm import tqdm
@@ -116,7 +124,7 @@ def grade_all(course: Course, a: Assignment, folder: Path, jobs: int = 2, csv_ou
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
             tqdm(total=len(todo), desc=f"grading {a.id}", unit="sub", disable=not progress, file=sys.stderr) as bar:
-        futures = {pool.submit(grade_one, zip_path, e, a.submission, limit): e for e in todo}
+        futures = {pool.submit(grade_one, zip_path, e, a.submission, limit, True): e for e in todo}
         for fut in as_completed(futures):
             entry = futures[fut]
             try:
@@ -130,7 +138,7 @@ def grade_all(course: Course, a: Assignment, folder: Path, jobs: int = 2, csv_ou
     elapsed = time.monotonic() - started
     names = [t.name for t in a.tests]
     rows = []
-    for e in entries:
+    for e in entries:  # every row from disk: this run's and earlier runs' results alike
         res = json.loads((out_dir / f"{e.name}.json").read_text())
         scores = {t["name"]: t.get("score", 0.0) for t in res.get("tests", [])}
         rows.append({"submission": e.name, **{n: scores.get(n, 0.0) for n in names},

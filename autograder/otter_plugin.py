@@ -58,7 +58,7 @@ def gradescope_results(report: dict, problem: str | None = None) -> dict:
     tests = []
     for t in report.get("tests", []):
         message = t["message"]
-        if t["visibility"] == "hidden" and not t["passed"]:
+        if t["visibility"] == "hidden" and not t["passed"] and not t.get("public_reason"):
             message = HIDDEN_MESSAGE
         if problem:
             message = problem

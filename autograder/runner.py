@@ -102,7 +102,16 @@ class GradingPlugin:
         self.outcomes[spec.name].append({"test": item.nodeid, "passed": passed, "message": message})
 
 
-def build_report(assignment: Assignment, plugin: GradingPlugin, isolation: str, collect_error: str) -> dict:
+def _import_status(box: Sandbox) -> dict:
+    """Start the student's process once; report whether the submission imports."""
+    try:
+        return box.status()
+    except GradingAbort as exc:
+        return {"imported": False, "type": "Error", "message": str(exc)}
+
+
+def build_report(assignment: Assignment, plugin: GradingPlugin, isolation: str, collect_error: str,
+                 import_failed: bool = False) -> dict:
     """Score every graded line all-or-nothing from the recorded pytest outcomes."""
     tests = []
     for spec in assignment.tests:
@@ -120,6 +129,7 @@ def build_report(assignment: Assignment, plugin: GradingPlugin, isolation: str, 
         tests.append({
             "name": spec.name, "visibility": spec.visibility, "max_score": spec.points,
             "score": spec.points if passed else 0.0, "passed": passed, "message": message,
+            "public_reason": import_failed,
             "checks": [{"test": r["test"], "passed": r["passed"]} for r in runs],
         })
     return {"assignment": assignment.id, "isolation": isolation, "tests": tests,
@@ -139,6 +149,12 @@ def grade(root: Path, assignment_id: str, submission: Path) -> dict:
     box = Sandbox(submission, assignment.module, probes=root / "tests" / "probes.py",
                   limits=Limits(memory_mb=course.memory_limit_mb(assignment)))
     plugin = GradingPlugin(course, assignment, root, box)
+    status = _import_status(box)
+    if not status.get("imported"):
+        # Nothing can run: one reason, shown on every line (hidden ones too: it is about the student's file).
+        box.close()
+        reason = f"{assignment.submission} could not be imported: {status.get('type')}: {status.get('message')}"
+        return build_report(assignment, plugin, box.isolation, reason[:1000], import_failed=True)
     # pytest resolves arguments against the working directory, so pass absolute node ids.
     args = [str(root / nid) for s in assignment.tests for nid in node_ids(root, assignment, s)]
     with tempfile.TemporaryDirectory() as tmp:

@@ -168,7 +168,7 @@ def build_student(course: Course, a: Assignment, out: Path) -> Path:
         f"{root}/labkit.py": (REPO_ROOT / "assignments" / "labkit.py").read_bytes(),
         f"{root}/{Path(a.notebook).name}": a.notebook_path.read_bytes(),
         f"{root}/README.md": student_readme(course, a).encode(),
-        f"{root}/pytest.ini": b"[pytest]\npythonpath = tests\naddopts = -p course_pytest -p no:cacheprovider\ntestpaths = tests\n",
+        f"{root}/pytest.ini": b"[pytest]\npythonpath = tests\naddopts = -p course_pytest -p no:cacheprovider --tb=short\ntestpaths = tests\n",
         f"{root}/requirements.txt": "".join(
             line + "\n" for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
             if line.strip() and not line.startswith(STUDENT_SKIP_REQUIREMENTS)).encode(),

@@ -43,26 +43,28 @@ def train_PCA(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _complete_basis(vt: np.ndarray) -> np.ndarray:
     """(d, d) orthogonal matrix whose first r columns are the r orthonormal rows of ``vt``.
 
-    The other d - r columns come from the block Householder reflector
-    ``H = I - 2 W (W^T W)^{-1} W^T`` with ``W = E + V Q``, where ``E`` holds the
-    first r columns of the identity and the rotation ``Q`` (polar decomposition)
-    makes the top block ``S = (V Q)[:r]`` symmetric positive semi-definite. Then
-    ``H E = -V Q``, so the last d - r columns of H are orthonormal and orthogonal
-    to span(V); ``W^T W = 2 (I + S)`` is always well conditioned. One (d, r) x (r, d)
-    product instead of an O(d^3) QR or SVD.
+    A helper you may use, not required: when N <= d, a fast way to the eigenvectors
+    is the SVD of the centred data, whose N right singular vectors (rows of ``vt``)
+    this completes to a full d x d U (the extra columns span C's null space).
+
+    The other d - r columns come from a block Householder reflector, built with
+    one (d - r, r) x (r, d) product instead of an O(d^3) QR or SVD. With
+    V = vt.T and its top r x r block V[:r] = a diag(sigma) b (SVD, 0 <= sigma <= 1),
+    rotate V's basis by Q = b^T a^T so that S = (V Q)[:r] = a diag(sigma) a^T is
+    symmetric positive semi-definite, and let W = E + V Q (E: the first r columns
+    of the identity). Then W^T W = 2 (I + S) and the reflector
+    H = I - 2 W (W^T W)^{-1} W^T = I - P diag(1 / (1 + sigma)) P^T, P = W a,
+    maps E to -V Q: its last d - r columns are orthonormal and orthogonal to V.
     """
     r, d = vt.shape
-    ut = np.empty((d, d))  # U transposed: rows are written contiguously
+    ut = np.empty((d, d))  # U transposed: its rows are written contiguously
     ut[:r] = vt
     if r == d:
         return ut.T
-    a, _, bt = np.linalg.svd(vt[:, :r].T)  # top r x r block of V = vt.T
-    w = vt.T @ (bt.T @ a.T)  # V Q
-    w[:r] += np.eye(r)  # W = E + V Q
-    # Rows r: of H^T = H: I[r:] - 2 W[r:] (W^T W)^{-1} W^T, with W^T W = 2 (I + S).
-    coef = np.linalg.solve(w.T @ w, w[r:].T).T  # (d - r, r)
-    np.matmul(coef, w.T, out=ut[r:])
-    ut[r:] *= -2.0
+    a, sigma, b = np.linalg.svd(vt[:, :r].T)
+    p = vt.T @ b.T  # P = W a = V b^T + E a
+    p[:r] += a
+    np.matmul(p[r:] / -(1.0 + sigma), p.T, out=ut[r:])  # rows r: of H (symmetric) without the identity
     ut.reshape(-1)[r * (d + 1)::d + 1] += 1.0  # + I on the diagonal of rows r:
     return ut.T
 

@@ -121,8 +121,8 @@ def check_descending(vals: np.ndarray, scale: float) -> None:
     rises = np.flatnonzero(np.diff(vals) > 1e-12 * scale)
     if rises.size:
         i = int(rises[0])
-        check(False, f"eigenvalues must be sorted in descending order, but eigenvalues[{i}] = {vals[i]!r} < "
-                     f"eigenvalues[{i + 1}] = {vals[i + 1]!r}: {fmt(vals)}")
+        check(False, f"eigenvalues must be sorted in descending order, but eigenvalues[{i}] = {float(vals[i])!r} < "
+                     f"eigenvalues[{i + 1}] = {float(vals[i + 1])!r}: {fmt(vals)}")
 
 
 def check_eigenvalues(vals: np.ndarray, expected: np.ndarray, scale: float, what: str = "eigenvalues") -> None:
@@ -143,7 +143,7 @@ def check_orthonormal(U: np.ndarray, r: int, what: str = "U") -> None:
     err = np.abs(gram - np.eye(r))
     i, j = np.unravel_index(np.argmax(err), err.shape)
     check(err.max() <= ORTHO_TOL, f"the first {r} columns of {what} should be orthonormal, but column {i} · column {j} = "
-                                  f"{gram[i, j]!r} (expected {float(i == j)})\n  U^T U = {fmt(gram)}")
+                                  f"{float(gram[i, j])!r} (expected {float(i == j)})\n  U^T U = {fmt(gram)}")
 
 
 def check_eigen_equation(cov: np.ndarray, U: np.ndarray, vals: np.ndarray, scale: float, columns=None) -> None:
@@ -155,7 +155,7 @@ def check_eigen_equation(cov: np.ndarray, U: np.ndarray, vals: np.ndarray, scale
         res = np.linalg.norm(cov @ u - vals[k] * u)
         check(res <= EIG_RTOL * scale * max(1.0, np.linalg.norm(u)),
               f"column {k} of U is not an eigenvector of the covariance (divided by N) for eigenvalues[{k}] = "
-              f"{vals[k]!r}: |C u - λ u| = {res:.3g}, expected ≈ 0 (largest eigenvalue {scale:.6g}); "
+              f"{float(vals[k])!r}: |C u - λ u| = {res:.3g}, expected ≈ 0 (largest eigenvalue {scale:.6g}); "
               f"C u / u = {fmt((cov @ u)[:6] / np.where(u[:6] == 0, np.nan, u[:6]))} (should all equal λ)"
               + ("; is U transposed (eigenvectors in rows)?" if np.linalg.norm(cov @ U[k] - vals[k] * U[k]) <= EIG_RTOL * scale else ""))
 
@@ -166,7 +166,7 @@ def check_null_columns(cov: np.ndarray, U: np.ndarray, r: int, scale: float) -> 
     for k in range(r, U.shape[1]):
         u = U[:, k]
         norm, res = np.linalg.norm(u), np.linalg.norm(cov @ u)
-        check(norm <= 1 + ORTHO_TOL, f"column {k} of U has length {norm!r}; eigenvectors are unit vectors")
+        check(norm <= 1 + ORTHO_TOL, f"column {k} of U has length {float(norm)!r}; eigenvectors are unit vectors")
         check(res <= EIG_RTOL * scale, f"column {k} of U (eigenvalue ≈ 0) should lie in the covariance's null space, "
                                        f"but |C u| = {res:.3g} (largest eigenvalue {scale:.6g})")
 

@@ -3,8 +3,9 @@
 An eigenvector's sign is arbitrary, and when N <= d so is the basis of the
 covariance's null space. These tests wrap the reference ``train_PCA`` so that it
 flips the sign of some columns (a different choice on every call) or also
-rotates the null-space columns, write that submission to a temporary folder,
-and run the public and hidden PCA tests on it: all of them must pass.
+rotates the null-space columns, write that submission (one self-contained
+file: the reference's text plus the wrapper) to a temporary folder, and run the
+public and hidden PCA tests on it: all of them must pass.
 """
 from __future__ import annotations
 
@@ -20,21 +21,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SOLUTION = REPO / "solutions" / "pca.py"
 
-WRAPPER = '''"""The reference PCA with {what} (a correct submission)."""
-import importlib.util as _util
+# Appended to the reference solution's text: a single self-contained submission file.
+WRAPPER = '''
 
-import numpy as np
 
-_spec = _util.spec_from_file_location("_pca_reference", {solution!r})
-_ref = _util.module_from_spec(_spec)
-_spec.loader.exec_module(_ref)
-pca_project = _ref.pca_project
-pca_reconstruct = _ref.pca_reconstruct
+# ---- variant for the sign-freedom test: the reference with {what} ----
+_reference_train_PCA = train_PCA
 _calls = [0]
 
 
 def train_PCA(data):
-    U, eigenvalues = _ref.train_PCA(data)
+    U, eigenvalues = _reference_train_PCA(data)
     U = np.array(U, dtype=float, copy=True)
     d = U.shape[1]
     _calls[0] += 1
@@ -62,7 +59,7 @@ VARIANTS = {
 def write_variant(folder: Path, name: str) -> Path:
     what, extra = VARIANTS[name]
     path = folder / "pca.py"
-    path.write_text(WRAPPER.format(what=what, solution=str(SOLUTION), extra=extra))
+    path.write_text(SOLUTION.read_text() + WRAPPER.format(what=what, extra=extra))
     return path
 
 
@@ -95,7 +92,7 @@ def test_public_and_hidden_tests_give_full_marks(tmp_path, variant):
     path = write_variant(tmp_path, variant)
     env = {**os.environ, "COURSE_IMPL": str(path), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     env.pop("COURSE_MAX_EXAMPLES", None)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/pca",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/pca",
                            "autograder/pca/hidden"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, f"PCA tests failed on a correct submission ({VARIANTS[variant][0]}):\n{tail}"

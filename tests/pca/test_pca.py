@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.decomposition import PCA
 
-from helpers import call_unmodified, check, check_close, check_shape
+from helpers import call_unmodified, check_close, check_shape
 from pca_support import (EIG_RTOL, biased_cov, check_descending, check_eigen_equation, check_eigenvalues,
                          check_orthonormal, check_pca_output, check_same_direction, discarded_sums, generic_data,
-                         numerical_rank, orthonormal_columns, reconstruction_errors, reference_eigenvalues, scale_of,
-                         separated_data, unpack)
+                         numerical_rank, reconstruction_errors, reference_eigenvalues, scale_of, separated_data,
+                         unpack)
 
 ASSIGNMENT = "pca"
 

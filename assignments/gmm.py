@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
 GMMState = collections.namedtuple("GMMState", ["pi", "mu", "sigma"])

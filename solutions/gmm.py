@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
 GMMState = collections.namedtuple("GMMState", ["pi", "mu", "sigma"])
@@ -42,7 +41,9 @@ def log_gaussian_pdf(data: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.
     d = data.shape[1]
     chol = np.linalg.cholesky(np.asarray(sigma, dtype=float))
     # sigma = L Lᵀ: the Mahalanobis distance is |L⁻¹ (x - mu)|² and log det sigma = 2 Σ log L_ii.
-    z = solve_triangular(chol, (data - mu).T, lower=True, check_finite=False)
+    # (np.linalg.solve rather than scipy's solve_triangular: the latter is slow on small
+    # systems when BLAS threads compete for the cores.)
+    z = np.linalg.solve(chol, (data - mu).T)
     maha = np.einsum("dn,dn->n", z, z)
     logdet = 2.0 * np.log(np.diagonal(chol)).sum()
     return -0.5 * (d * np.log(2.0 * np.pi) + logdet + maha)

@@ -213,10 +213,12 @@ def palette_images(draw):
     h, w, c = draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.sampled_from([1, 3]))
     k = draw(st.integers(1, 5))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    palette = (rng.permutation(10)[:k, None] / 10 + rng.uniform(0, 0.02, (k, c))) if c == 1 else None
-    while palette is None or (k > 1 and min(np.linalg.norm(palette[i] - palette[j])
-                                            for i in range(k) for j in range(i)) < 0.2):
+    if c == 1:  # grey levels at least 0.1 apart
+        palette = rng.permutation(10)[:k, None] / 10 + 0.05
+    else:  # colours at least 0.2 apart
         palette = rng.random((k, c))
+        while k > 1 and min(np.linalg.norm(palette[i] - palette[j]) for i in range(k) for j in range(i)) < 0.2:
+            palette = rng.random((k, c))
     image = palette[rng.integers(0, k, (h, w))]
     pi = 0.5 * rng.dirichlet(np.ones(k)) + 0.5 / k
     sigma = np.stack([np.eye(c) * rng.uniform(1e-4, 4e-4) for _ in range(k)])

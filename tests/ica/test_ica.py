@@ -6,9 +6,9 @@ Each class is one graded part (see course.yml). Run them on your file with
 Separation is judged without caring about the order, sign or scale of the
 recovered sources: the tests mix known sources ``S`` with a matrix ``A``, whiten
 the mixes themselves (whitening ``V``) and give them to your ``unmixer``; its
-``W`` separates when ``W @ V @ A`` is close to a scaled permutation (small Amari
-index), and each recovered source then correlates strongly with one true source
-(matched by |correlation| with the Hungarian algorithm).
+``W`` separates when the global system ``W @ V @ A`` is close to a scaled
+permutation (small Amari index), and each recovered source then correlates
+strongly with one true source (matched by |correlation|, Hungarian algorithm).
 """
 from __future__ import annotations
 
@@ -19,17 +19,18 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
 from helpers import call_unmodified, check, check_close, check_shape, fmt, probe
-from ica_support import (amari_index, infomax_update, log_likelihood, make_mix, matched_correlations, mixes,
+from ica_support import (align_rows, amari_index, infomax_update, log_likelihood, make_mix, matched_correlations, mixes,
                          non_symmetric_matrix, numerical_gradient, seeds)
 
 ASSIGNMENT = "ica"
 
 SPEC_ANNEAL = [0.1] * 3 + [0.05] * 3 + [0.02] * 2 + [0.01] * 2
 
-# Calibrated on the reference: 3 Laplace sources, 1,000 samples, Gaussian mixing,
-# whitened, DEFAULT_ANNEAL. Over 1,000 seeds (those that pass the "really mixed"
-# filter) the Amari index stayed ≤ AMARI_3x1000_MAX_SEEN and the weakest matched
-# |correlation| ≥ CORR_3x1000_MIN_SEEN; the thresholds leave a margin above both.
+# Calibrated on the reference (1 thread): 3 Laplace sources, 1,000 samples,
+# Gaussian mixing, whitened, DEFAULT_ANNEAL. Over seeds 0..999 (the 850 that
+# pass the "really mixed" filter) the Amari index was at most 0.0697 (99th
+# percentile 0.065, median 0.035) and the weakest matched |correlation| at
+# least 0.984. The thresholds leave a margin above both.
 AMARI_3 = 0.1
 MIN_CORR_3 = 0.97
 # Negative control: Gaussian sources cannot be separated by any ICA. Over 400
@@ -127,15 +128,6 @@ def schedule_cases(draw):
 
 
 class TestUnmixer:
-    @given(schedule_cases())
-    def test_follows_the_anneal_schedule(self, impl, case):
-        """From the identity, each learning rate in anneal makes one pass of infomax_step over the rows in order."""
-        X, anneal = case
-        expected = probe(impl, "ica_apply_steps", X, anneal)
-        got = check_shape(impl.unmixer(X, anneal), (X.shape[1],) * 2, f"unmixer(X, anneal={anneal})")
-        check_close(got, expected, f"unmixer(X, anneal={anneal}) vs your infomax_step applied to each row, "
-                                   f"one pass per learning rate", rtol=1e-7, atol=1e-9)
-
     @settings(max_examples=5)
     @given(seeds())
     def test_default_schedule_is_DEFAULT_ANNEAL(self, impl, seed):
@@ -145,8 +137,10 @@ class TestUnmixer:
               f"DEFAULT_ANNEAL should be a list of {len(SPEC_ANNEAL)} learning rates, got {fmt(got)}")
         check_close(np.asarray(got, dtype=float), SPEC_ANNEAL, "DEFAULT_ANNEAL", rtol=0, atol=0)
         X = np.random.default_rng(seed).laplace(size=(40, 3))
-        check_close(impl.unmixer(X), impl.unmixer(X, list(SPEC_ANNEAL)),
-                    "unmixer(X) vs unmixer(X, DEFAULT_ANNEAL)", rtol=1e-12, atol=1e-12)
+        expected = check_shape(impl.unmixer(X, list(SPEC_ANNEAL)), (3, 3), "unmixer(X, DEFAULT_ANNEAL)")
+        check_close(align_rows(check_shape(impl.unmixer(X), (3, 3), "unmixer(X)"), expected),
+                    expected, "unmixer(X) vs unmixer(X, DEFAULT_ANNEAL) (rows in any order and sign)",
+                    rtol=1e-12, atol=1e-12)
 
     @settings(max_examples=10)
     @given(mixes(n=1000, d=3))
@@ -154,7 +148,7 @@ class TestUnmixer:
         """3 Laplace sources, 1,000 whitened samples: W V A is close to a scaled permutation (Amari index ≤ 0.1)."""
         W = check_shape(impl.unmixer(mix.Z), (3, 3), "unmixer(Z)")
         check(np.isfinite(W).all(), f"unmixer returned a non-finite W: {fmt(W)}")
-        P = W @ mix.V @ mix.A
+        P = mix.system(W)
         got = amari_index(P)
         check(got <= AMARI_3, f"the sources were not separated: Amari index of W V A is {got:.3f}, expected ≤ {AMARI_3} "
                               f"(0 = a scaled permutation)\n  W V A = {fmt(P)}")
@@ -180,7 +174,7 @@ class TestUnmixer:
             mix = make_mix(seed, 1000, 3, sources="gaussian")
             W = check_shape(impl.unmixer(mix.Z), (3, 3), "unmixer(Z)")
             check(np.isfinite(W).all(), f"unmixer returned a non-finite W on Gaussian mixes: {fmt(W)}")
-            scores.append(amari_index(W @ mix.V @ mix.A))
+            scores.append(amari_index(mix.system(W)))
         check(np.mean(scores) > GAUSSIAN_MEAN_AMARI,
               f"Amari indices on Gaussian sources {np.round(scores, 3).tolist()} have mean ≤ {GAUSSIAN_MEAN_AMARI}, "
               "expected more: Gaussian sources are not identifiable, so W V A should stay far from a permutation")

@@ -8,34 +8,40 @@ with a margin: any implementation of the specified algorithm passes.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
 from helpers import check, check_close, check_shape, fmt, probe
-from ica_support import amari_index, infomax_update, matched_correlations, mixes, non_symmetric_matrix, seeds
+from ica_support import align_rows, amari_index, infomax_update, matched_correlations, mixes, non_symmetric_matrix, seeds
 
 ASSIGNMENT = "ica"
 
-# Reference, whitened mixes, DEFAULT_ANNEAL; worst over the seeds that pass the
-# "really mixed" filter (number of seeds in brackets):
-#   5 Laplace sources, 2,000 samples [200]:             Amari ≤ 0.0xx, |corr| ≥ 0.9xx
-#   3 Laplace, 5,000 samples [100]:                     Amari ≤ 0.0xx
-#   3 Laplace, 1,000 samples, ill-conditioned A [200]:  Amari ≤ 0.0xx
-#   … orthogonal A [200]: ≤ 0.0xx; positive A [200]: ≤ 0.0xx
-#   3 sparse / Student-t(5) / scaled Laplace sources [200 each]: ≤ 0.0xx / 0.0xx / 0.0xx
-AMARI_5 = 0.1
-MIN_CORR_5 = 0.97
-AMARI_LONG = 0.06
+# Measured on the reference (whitened mixes, DEFAULT_ANNEAL, 1 thread): worst
+# Amari index of the global system and weakest matched |correlation| over the
+# seeds 0..N-1 that pass the "really mixed" filter (kept/N in brackets):
+#   3 Laplace, 1,000 samples, Gaussian A [850/1000]:  Amari ≤ 0.0697, |corr| ≥ 0.984
+#   5 Laplace, 2,000 samples [194/200]:                Amari ≤ 0.0437, |corr| ≥ 0.987
+#   3 Laplace, 5,000 samples [91/100]:                 Amari ≤ 0.0556, |corr| ≥ 0.994
+#   ill-conditioned A (cond 1e3) [170/200]: ≤ 0.0697; orthogonal A [176/200]: ≤ 0.0697;
+#   all-positive A [124/200]: ≤ 0.0697
+#   sparse sources [168/200]: ≤ 0.0292; scaled Laplace (std 0.1–10) [336/400]: ≤ 0.0703;
+#   Student-t(5) [341/400]: ≤ 0.0992 (heavy tails make the per-sample steps noisy)
+# Thresholds leave a margin of about 1.4× or more above the worst seen.
+AMARI_5 = 0.07
+MIN_CORR_5 = 0.975
+AMARI_LONG = 0.08
 AMARI_3 = 0.1
+AMARI_SOURCES = {"sparse": 0.1, "scaled_laplace": 0.1, "student_t": 0.15}
 
 
 def separation(impl, mix, threshold, what):
     d = mix.S.shape[1]
     W = check_shape(impl.unmixer(mix.Z), (d, d), "unmixer(Z)")
     check(np.isfinite(W).all(), f"unmixer returned a non-finite W: {fmt(W)}")
-    P = W @ mix.V @ mix.A
+    P = mix.system(W)
     got = amari_index(P)
     check(got <= threshold, f"{what}: the sources were not separated: Amari index of W V A is {got:.3f}, expected "
                             f"≤ {threshold}\n  W V A = {fmt(P)}")
@@ -46,7 +52,7 @@ class TestMoreSources:
     @settings(max_examples=4)
     @given(mixes(n=2000, d=5))
     def test_five_laplace_sources(self, impl, mix):
-        """5 Laplace sources, 2,000 whitened samples: separated (Amari ≤ 0.1) and each matched with |corr| ≥ 0.97."""
+        """5 Laplace sources, 2,000 whitened samples: separated (Amari ≤ 0.07) and each matched with |corr| ≥ 0.975."""
         W = separation(impl, mix, AMARI_5, "5 sources")
         match, corr = matched_correlations(check_shape(impl.unmix(mix.Z, W), mix.Z.shape, "unmix(Z, W)"), mix.S)
         check(corr.min() >= MIN_CORR_5, f"5 sources: weakest matched |correlation| {corr.min():.3f}, expected "
@@ -54,12 +60,12 @@ class TestMoreSources:
 
 
 class TestOtherMixing:
-    @settings(max_examples=3)
-    @given(st.sampled_from(["ill_conditioned", "orthogonal", "positive"]).flatmap(
-        lambda kind: mixes(n=1000, d=3, mixing=kind).map(lambda m: (kind, m))))
-    def test_other_mixing_matrices(self, impl, case):
+    @pytest.mark.parametrize("kind", ["ill_conditioned", "orthogonal", "positive"])
+    @settings(max_examples=2)
+    @given(data=st.data())
+    def test_other_mixing_matrices(self, impl, kind, data):
         """Ill-conditioned (cond 1e3), orthogonal and all-positive mixing matrices are undone as well (Amari ≤ 0.1)."""
-        kind, mix = case
+        mix = data.draw(mixes(n=1000, d=3, mixing=kind), label="mix")
         separation(impl, mix, AMARI_3, f"{kind} mixing")
 
 
@@ -67,18 +73,18 @@ class TestLongerSignals:
     @settings(max_examples=2)
     @given(mixes(n=5000, d=3))
     def test_five_thousand_samples(self, impl, mix):
-        """5,000 whitened samples of 3 Laplace sources: a closer separation (Amari ≤ 0.06)."""
+        """5,000 whitened samples of 3 Laplace sources are separated (Amari ≤ 0.08)."""
         separation(impl, mix, AMARI_LONG, "5,000 samples")
 
 
 class TestOtherSources:
-    @settings(max_examples=3)
-    @given(st.sampled_from(["sparse", "student_t", "scaled_laplace"]).flatmap(
-        lambda kind: mixes(n=1000, d=3, sources=kind).map(lambda m: (kind, m))))
-    def test_other_super_gaussian_sources(self, impl, case):
-        """Sparse, Student-t and very unequally scaled super-Gaussian sources are separated (Amari ≤ 0.1)."""
-        kind, mix = case
-        separation(impl, mix, AMARI_3, f"{kind} sources")
+    @pytest.mark.parametrize("kind", ["sparse", "student_t", "scaled_laplace"])
+    @settings(max_examples=2)
+    @given(data=st.data())
+    def test_other_super_gaussian_sources(self, impl, kind, data):
+        """Sparse, Student-t (Amari ≤ 0.15) and very unequally scaled super-Gaussian sources are separated (≤ 0.1)."""
+        mix = data.draw(mixes(n=1000, d=3, sources=kind), label="mix")
+        separation(impl, mix, AMARI_SOURCES[kind], f"{kind} sources")
 
 
 @st.composite
@@ -89,39 +95,48 @@ def small_data(draw, n=(2, 30), d=(2, 4)):
 
 
 class TestAnnealSchedule:
+    """The schedule, checked up to the free order and sign of W's rows (the recovered sources)."""
+
+    @given(small_data(), st.lists(st.floats(1e-3, 0.1), min_size=1, max_size=6))
+    def test_one_pass_per_learning_rate(self, impl, X, anneal):
+        """From the identity, each learning rate in anneal makes one pass of infomax_step over the rows in order."""
+        expected = probe(impl, "ica_apply_steps", X, anneal)
+        got = check_shape(impl.unmixer(X, anneal), (X.shape[1],) * 2, "unmixer(X, anneal)")
+        check_close(align_rows(got, expected), expected,
+                    f"unmixer(X, anneal={[round(a, 4) for a in anneal]}) vs your infomax_step applied to each of the "
+                    f"{len(X)} rows in order, one pass per learning rate (rows of W in any order and sign)",
+                    rtol=1e-7, atol=1e-9)
+
     @given(small_data(), st.integers(1, 4))
     def test_number_of_steps(self, impl, X, passes):
         """With a tiny learning rate, W - I is (passes × rows) steps' worth of the first infomax step from I."""
         eps = 1e-8
         d = X.shape[1]
-        # First order: each step adds eps * (its gradient at I); count the steps by that sum.
+        # First order in eps: every step adds eps * (your step's gradient at I), so W - I counts the steps.
         one_pass = sum(np.asarray(impl.infomax_step(np.eye(d), x, eps), dtype=float) - np.eye(d) for x in X) / eps
-        got = (check_shape(impl.unmixer(X, [eps] * passes), (d, d), "unmixer") - np.eye(d)) / eps
+        W = check_shape(impl.unmixer(X, [eps] * passes), (d, d), f"unmixer(X, [{eps}] * {passes})")
+        got = (align_rows(W, np.eye(d)) - np.eye(d)) / eps
         steps = np.sum(got * one_pass) / np.sum(one_pass * one_pass) * len(X)
-        check_close(got, passes * one_pass, f"(unmixer(X, [{eps}] * {passes}) - I) / {eps} — about {steps:.2f} "
-                    f"steps were taken, expected {passes} passes × {len(X)} rows = {passes * len(X)}",
+        check_close(got, passes * one_pass, f"(unmixer(X, [{eps}] * {passes}) - I) / {eps}: about {steps:.2f} steps "
+                    f"were taken, expected {passes} passes × {len(X)} rows = {passes * len(X)}",
                     rtol=1e-4, atol=1e-4 * np.abs(one_pass).max())
 
     @given(small_data(), st.floats(1e-3, 0.1), st.integers(0, 2), st.integers(0, 2))
     def test_zero_learning_rates_do_nothing(self, impl, X, lr, before, after):
         """Passes with learning rate 0 leave W unchanged: [0]*a + [lr] + [0]*b gives the same W as [lr]."""
-        expected = impl.unmixer(X, [lr])
-        check_close(impl.unmixer(X, [0.0] * before + [lr] + [0.0] * after), expected,
-                    f"unmixer(X, {[0.0] * before + [lr] + [0.0] * after}) vs unmixer(X, [{lr}])", rtol=1e-12, atol=1e-12)
+        anneal = [0.0] * before + [lr] + [0.0] * after
+        expected = check_shape(impl.unmixer(X, [lr]), (X.shape[1],) * 2, f"unmixer(X, [{lr}])")
+        got = check_shape(impl.unmixer(X, anneal), expected.shape, f"unmixer(X, {anneal})")
+        check_close(align_rows(got, expected), expected, f"unmixer(X, {anneal}) vs unmixer(X, [{lr}])",
+                    rtol=1e-12, atol=1e-12)
 
     @given(small_data(), st.integers(1, 3))
     def test_starts_at_the_identity(self, impl, X, passes):
         """With only zero learning rates unmixer returns its starting point, the identity."""
         d = X.shape[1]
-        check_close(impl.unmixer(X, [0.0] * passes), np.eye(d), f"unmixer(X, {[0.0] * passes})", rtol=0, atol=1e-15)
-
-    @settings(max_examples=10)
-    @given(small_data(n=(5, 40)), st.lists(st.floats(1e-3, 0.1), min_size=4, max_size=6))
-    def test_longer_schedules(self, impl, X, anneal):
-        """4–6 learning rates: one pass of your infomax_step per rate, in the given order."""
-        expected = probe(impl, "ica_apply_steps", X, anneal)
-        check_close(impl.unmixer(X, anneal), expected, f"unmixer(X, anneal={[round(a, 4) for a in anneal]})",
-                    rtol=1e-7, atol=1e-9)
+        got = check_shape(impl.unmixer(X, [0.0] * passes), (d, d), f"unmixer(X, {[0.0] * passes})")
+        check_close(align_rows(got, np.eye(d)), np.eye(d), f"unmixer(X, {[0.0] * passes}) (rows in any order and sign)",
+                    rtol=0, atol=1e-15)
 
 
 class TestSigmoidLimits:

@@ -31,11 +31,15 @@ def _as_submission(path: Path, expected: str, tmp: Path, rename: bool = False) -
         return path
     if (path / expected).is_file() and len([p for p in path.iterdir() if p.suffix == ".py"]) == 1:
         return path / expected
-    archive = tmp / f"{path.name}.zip"
+    return zip_folder(path, tmp / f"{path.name}.zip")
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    """Write ``archive``: every file under ``folder``, named relative to it."""
     with zipfile.ZipFile(archive, "w") as zf:
-        for item in sorted(path.rglob("*")):
+        for item in sorted(folder.rglob("*")):
             if item.is_file():
-                zf.write(item, item.relative_to(path).as_posix())
+                zf.write(item, item.relative_to(folder).as_posix())
     return archive
 
 
@@ -93,7 +97,9 @@ def grade(course: Course, a: Assignment, submission: Path, json_out: Path | None
     results = grade_one(autograder_zip(course, a), submission, a.submission, total_limit(course, a))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(results, indent=1))
+        tmp = json_out.with_name(f".{json_out.name}.tmp")
+        tmp.write_text(json.dumps(results, indent=1))
+        tmp.replace(json_out)  # atomic: a reader sees the old file or the whole new one
     return results
 
 

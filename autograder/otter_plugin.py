@@ -27,7 +27,8 @@ from typing import Any
 import nbformat
 from otter.plugins import AbstractOtterPlugin
 
-from .runner import HIDDEN_MESSAGE
+from .runner import HIDDEN_MESSAGE, clean_text
+from .sandbox.client import FULL_ISOLATION, reap_orphans
 
 REPORT_ENV = "COURSE_REPORT"
 BUNDLE = Path("files") / "course"
@@ -67,6 +68,8 @@ def gradescope_results(report: dict, problem: str | None = None) -> dict:
                       "output": message, "visibility": "visible"})
     score = 0.0 if problem else report.get("score", 0.0)
     header = problem or f"Score {score:g} / {report.get('max_score', 0):g}."
+    if not problem and report.get("isolation", FULL_ISOLATION) != FULL_ISOLATION:
+        header += f"\nNote: this grader could not fully isolate the submission ({report['isolation']})."
     return {"score": score, "output": header, "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}
 
@@ -102,20 +105,17 @@ class CoursePlugin(AbstractOtterPlugin):
         course = _load_bundle_course(bundle)
         assignment = course.get(self.plugin_config["assignment"])
         submitted = Path(self.submission_path)
-        problem = _problem_with(submitted, assignment.submission)
         kept = private / assignment.submission
         if submitted.is_file():
             shutil.copyfile(submitted, kept)
+        problem = _problem_with(submitted, kept, assignment.submission)
         _empty_submission_dir(submitted.parent, placeholder=submitted.name)
         report_path = private / "report.json"
         os.environ[REPORT_ENV] = str(report_path)
         if problem is None:
             budget = sum(course.time_limit(assignment, t) for t in assignment.tests) * 3 + 120
-            proc = subprocess.run([sys.executable, "-m", "autograder.runner", "--root", str(bundle),
-                                   "--assignment", assignment.id, "--submission", str(kept), "--out", str(report_path)],
-                                  capture_output=True, text=True, timeout=budget)
-            if proc.returncode != 0 or not report_path.is_file():
-                problem = "The grader failed on this submission: " + (proc.stderr.strip().splitlines() or ["no report"])[-1]
+            problem = _run_trusted_runner(bundle, assignment.id, kept, report_path, budget)
+            _empty_submission_dir(submitted.parent, placeholder=submitted.name)  # anything planted meanwhile
         if problem is not None:
             report = {"assignment": assignment.id, "score": 0.0, "max_score": assignment.total_points,
                       "tests": [{"name": t.name, "visibility": t.visibility, "max_score": t.points, "score": 0.0,
@@ -142,12 +142,45 @@ def _load_bundle_course(bundle: Path):
     return load_course(bundle / "course.yml")
 
 
-def _problem_with(path: Path, expected: str) -> str | None:
-    """A one-line reason when the upload is not a gradable ``expected`` file, else None."""
+def _run_trusted_runner(bundle: Path, assignment_id: str, submission: Path, report: Path, budget: float) -> str | None:
+    """Run :mod:`autograder.runner` in a process of its own (isolated mode, in the private folder).
+
+    Returns None when it wrote its report, else a one-line reason. Whatever happens,
+    no process of a sandbox uid outlives it.
+    """
+    cmd = [sys.executable, "-I", "-m", "autograder.runner", "--root", str(bundle), "--assignment", assignment_id,
+           "--submission", str(submission), "--out", str(report)]
+    try:
+        proc = subprocess.run(cmd, cwd=report.parent, capture_output=True, text=True, errors="replace",
+                              timeout=budget, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return f"Grading took longer than {budget:.0f} s and was stopped: 0 points."
+    finally:
+        reap_orphans()
+    if proc.returncode != 0 or not report.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no report"])[-1]
+        return "The grader failed on this submission: " + clean_text(last, 300)
+    return None
+
+
+def _problem_with(path: Path, kept: Path, expected: str) -> str | None:
+    """A one-line reason when the upload is not a gradable ``expected`` file, else None.
+
+    The source is compiled (never run) here, so an empty file or a syntax error is named once.
+    """
     if path.suffix == ".ipynb":
         return f"Submit the file {expected}, not a notebook ({path.name}): 0 points."
     if path.name != expected:
         return f"Submit a file named {expected} (got {path.name}): 0 points."
+    source = kept.read_bytes() if kept.is_file() else b""
+    if not source.strip():
+        return f"{expected} is empty: 0 points."
+    try:
+        compile(source, expected, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return clean_text(f"{expected} cannot be imported: SyntaxError on line {exc.lineno}: {exc.msg}: 0 points.", 300)
+    except (ValueError, MemoryError, RecursionError) as exc:
+        return clean_text(f"{expected} is not Python source ({exc}): 0 points.", 300)
     return None
 
 
@@ -160,4 +193,5 @@ def _empty_submission_dir(folder: Path, placeholder: str) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
-    (folder / placeholder).write_text("# graded in a sandbox; see the results\n")
+    empty = nbformat.writes(nbformat.v4.new_notebook()) if placeholder.endswith(".ipynb") else "# graded in a sandbox\n"
+    (folder / placeholder).write_text(empty)  # otter reads it (a notebook must stay one); nothing runs it

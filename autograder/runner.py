@@ -19,10 +19,20 @@ from pathlib import Path
 
 from .config import Assignment, Course, TestSpec, load_course
 from .errors import CourseError
-from .sandbox.client import GradingAbort, Limits, RemoteModule, Sandbox, StudentError
+from .sandbox.client import GradingAbort, Limits, RemoteModule, Sandbox, StudentError, TimeLimit
 
 HIDDEN_MESSAGE = "Hidden test failed. Its details are not shown; re-read the specification of this part."
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# Control characters (but tab and newline) and bidirectional overrides: nothing a student's
+# exception message carries may garble the feedback or the results file.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str, limit: int = 3000) -> str:
+    """``text`` as safe feedback: valid UTF-8, no control characters, at most ``limit`` characters."""
+    cut = len(text) > limit
+    text = _UNPRINTABLE.sub("", text[:limit].encode("utf-8", "replace").decode("utf-8"))
+    return text + "\n…" if cut else text
 
 
 def spec_dir(root: Path, assignment: Assignment, spec: TestSpec) -> Path:
@@ -55,8 +65,7 @@ def describe_failure(item, excinfo) -> str:
     for note in getattr(exc, "__notes__", []):
         kept = [ln for ln in str(note).splitlines() if not re.match(r"\s*(self|impl)=", ln)]
         lines.append("\n".join(kept))
-    text = _ADDRESS.sub("", "\n".join(line.rstrip() for line in lines if line))
-    return text if len(text) <= 3000 else text[:3000] + "\n…"
+    return clean_text(_ADDRESS.sub("", "\n".join(line.rstrip() for line in lines if line)))
 
 
 class GradingPlugin:
@@ -67,6 +76,7 @@ class GradingPlugin:
         self.outcomes: dict[str, list[dict]] = {s.name: [] for s in assignment.tests}
         self._prefixes = [(nid, s) for s in assignment.tests for nid in node_ids(root, assignment, s)]
         self._current: str | None = None
+        self._timed_out: set[str] = set()  # lines whose remaining tests are not run (all-or-nothing)
 
     def spec_of(self, nodeid: str) -> TestSpec | None:
         for prefix, spec in self._prefixes:
@@ -86,6 +96,8 @@ class GradingPlugin:
     def pytest_runtest_call(self, item) -> None:
         spec = self.spec_of(item.nodeid)
         limit = self.course.time_limit(self.assignment, spec) if spec else self.course.defaults.time_limit
+        if spec is not None and spec.name in self._timed_out:
+            limit = 0.0  # the line already failed on its time limit: spend no more time on it
         self.box.deadline = time.monotonic() + limit
 
     def pytest_runtest_teardown(self, item) -> None:
@@ -98,6 +110,8 @@ class GradingPlugin:
         if call.excinfo is None and call.when != "call":
             return
         passed = call.excinfo is None
+        if not passed and call.excinfo.errisinstance(TimeLimit):
+            self._timed_out.add(spec.name)
         message = "" if passed else describe_failure(item, call.excinfo)
         self.outcomes[spec.name].append({"test": item.nodeid, "passed": passed, "message": message})
 
@@ -147,14 +161,16 @@ def grade(root: Path, assignment_id: str, submission: Path) -> dict:
     os.environ["COURSE_MAX_EXAMPLES"] = str(course.defaults.max_examples)
     sys.path.insert(0, str(root / "tests"))
     box = Sandbox(submission, assignment.module, probes=root / "tests" / "probes.py",
-                  limits=Limits(memory_mb=course.memory_limit_mb(assignment)))
+                  limits=Limits(memory_mb=course.memory_limit_mb(assignment)), hide=[root])
     plugin = GradingPlugin(course, assignment, root, box)
+    box.deadline = time.monotonic() + max(course.time_limit(assignment, t) for t in assignment.tests)
     status = _import_status(box)
+    box.deadline = None
     if not status.get("imported"):
         # Nothing can run: one reason, shown on every line (hidden ones too: it is about the student's file).
         box.close()
         reason = f"{assignment.submission} could not be imported: {status.get('type')}: {status.get('message')}"
-        return build_report(assignment, plugin, box.isolation, reason[:1000], import_failed=True)
+        return build_report(assignment, plugin, box.isolation, clean_text(reason, 1000), import_failed=True)
     # pytest resolves arguments against the working directory, so pass absolute node ids.
     args = [str(root / nid) for s in assignment.tests for nid in node_ids(root, assignment, s)]
     with tempfile.TemporaryDirectory() as tmp:

@@ -97,7 +97,7 @@ def decode(body: bytes, torch_ok: bool = True) -> Any:
             (blen,) = struct.unpack(">Q", body[pos:pos + 8])
             buffers.append(body[pos + 8:pos + 8 + blen])
             pos += 8 + blen
-    except (struct.error, ValueError, UnicodeDecodeError) as exc:
+    except (struct.error, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(f"malformed frame: {exc}") from None
 
     def dec(v: Any) -> Any:
@@ -137,7 +137,7 @@ def decode(body: bytes, torch_ok: bool = True) -> Any:
 
     try:
         return dec(header)
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError, RecursionError) as exc:
         raise ProtocolError(f"malformed value: {exc}") from None
 
 

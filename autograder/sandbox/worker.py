@@ -42,6 +42,19 @@ def _quiet_stdio() -> None:
         os.dup2(devnull, fd)
 
 
+def _fixed_entropy() -> None:
+    """Make "unseeded" randomness reproducible: OS entropy (numpy's default_rng(),
+    SystemRandom, secrets, uuid4) comes from a fixed generator. Must run before numpy
+    is imported."""
+    source = random.Random(0)
+
+    def urandom(n: int) -> bytes:
+        return source.randbytes(n)
+
+    os.urandom = urandom
+    random._urandom = urandom
+
+
 def _seed(seed: int) -> None:
     random.seed(seed)
     if "numpy" in sys.modules:
@@ -114,6 +127,8 @@ class Worker:
                 owner = self.module if target is None else self.objects[target.ident]
                 fn = getattr(owner, request["name"])
                 result = fn(*args, **kwargs)
+                if request.get("echo"):  # the arguments as they are after the call, judged by the grader
+                    result = {"result": result, "args": args, "kwargs": kwargs}
             elif op == "probe":
                 if self.probes is None:
                     import probes
@@ -149,6 +164,7 @@ def main() -> None:
     rfd, wfd = spec["fds"]
     _limit(spec)
     _quiet_stdio()
+    _fixed_entropy()
     sys.setrecursionlimit(10_000)
     import numpy  # noqa: F401  (imported before student code, so seeding reaches it)
 

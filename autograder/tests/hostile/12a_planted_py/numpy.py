@@ -1,0 +1,4 @@
+"""Planted beside the submission: if anything imports this file, it leaves a marker."""
+from pathlib import Path
+
+Path("@MARKERS@", "numpy.py").write_text("imported")

@@ -1,0 +1,4 @@
+"""Planted beside the submission: if anything imports this package, it leaves a marker."""
+from pathlib import Path
+
+Path("@MARKERS@", "numpy").write_text("imported")

@@ -1,0 +1,2 @@
+# base: solution
+"""Case 15: the solution, uploaded as kmeans_final.py (the test renames it)."""

@@ -1,0 +1,1 @@
+"""A second Python file in the upload."""

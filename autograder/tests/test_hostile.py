@@ -1,0 +1,266 @@
+"""Hostile submissions, each graded through `course grade kmeans` (the otter run path).
+
+For every case in ``hostile/`` (see its README): a valid results.json; no more points than
+the honestly implemented parts earn (from course.yml); done within the per-test limit times
+the number of tests plus a constant; the grader alive (``course grade`` exits 0 with a real
+grading, or a one-line reason for a malformed upload); no hidden-test canary in anything a
+student sees; no process of a sandbox uid left behind; nothing written outside the sandbox.
+Gradings run three at a time to keep the suite short on a small machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.build import autograder_zip
+from autograder.config import REPO_ROOT, load_course
+from autograder.grading import zip_folder
+from autograder.sandbox.client import Limits, _try_lock, sandbox_processes
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="hostile submissions are graded as root (CI, Gradescope); as a normal user "
+                              "the sandbox cannot contain them (see SECURITY.md)")
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+KMEANS = load_course().get("kmeans")
+CANARY = "CANARY-kmeans"
+# Graded lines that call each function of kmeans.py directly.
+LINES = {"assign_clusters": {"assign_clusters", "hidden_exact_ties"}, "update_centroids": {"update_centroids"},
+         "kmeans_loss": {"kmeans_loss", "hidden_loss_large_offset"},
+         "train_kmeans": {"train_kmeans", "hidden_far_init", "hidden_large_offset", "hidden_bigger_inputs"},
+         "quantize_image": {"quantize_image", "hidden_quantize_ties"}}
+ALL = frozenset(LINES)
+HONEST_BUT_LOSS = ALL - {"kmeans_loss"}
+N_TESTS = 24  # pytest tests of kmeans (public and hidden)
+SLACK_S = 150  # otter's start, the solution's own run time and a loaded machine
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile upload: ``honest`` names the functions that keep their points."""
+
+    source: str
+    honest: frozenset = frozenset()
+    upload: str = "kmeans.py"
+    reason: str | None = None  # a malformed upload: 0 with a one-line reason containing this
+    zipped: bool = True  # folders: uploaded as a zip (else as a folder, which `course grade` zips itself)
+
+
+CASES = [
+    Case("01_results_at_import.py"),
+    Case("02_daemon.py"),
+    Case("03_vandal.py"),
+    Case("04_reader.py"),
+    Case("05_monkeypatch.py"),
+    Case("06_always_equal.py"),
+    Case("07a_exit_at_import.py"),
+    Case("07b_os_exit_at_import.py"),
+    Case("07c_interrupt_at_import.py"),
+    Case("07d_exit_in_functions.py", frozenset({"assign_clusters", "update_centroids"})),
+    Case("08_kill_parent.py", frozenset({"assign_clusters", "update_centroids", "train_kmeans"})),
+    Case("09a_loop_at_import.py"),
+    Case("09b_endless_functions.py", frozenset({"assign_clusters", "update_centroids", "train_kmeans"})),
+    Case("10_threads_children.py", ALL),
+    Case("11a_bombs.py", frozenset({"assign_clusters", "update_centroids", "train_kmeans"})),
+    Case("11b_disk_and_output.py", HONEST_BUT_LOSS),
+    Case("12a_planted_py", reason="More than one Python file"),
+    Case("12b_planted_packages"),
+    Case("13_import_solution.py"),
+    Case("14_network.py", HONEST_BUT_LOSS),
+    Case("15a_empty.py", reason="is empty"),
+    Case("15b_syntax_error.py", reason="SyntaxError on line 4"),
+    Case("15c_wrong_name.py", upload="kmeans_final.py", reason="Submit a file named kmeans.py"),
+    Case("15d_notebook.ipynb", upload="kmeans.ipynb", reason="not a notebook"),
+    Case("15e_handout", reason="No gradable files"),
+    Case("15f_two_files", reason="More than one Python file", zipped=False),
+]
+
+
+def expected_points(honest: frozenset) -> float:
+    """Points of the course.yml lines whose functions are all honestly implemented."""
+    earned = set().union(*(LINES[f] for f in honest)) if honest else set()
+    return sum(t.points for t in KMEANS.tests if t.name in earned)
+
+
+def compose(text: str, markers: Path) -> str:
+    """A hostile file as uploaded: its base (solution or stub) in front, markers folder filled in."""
+    first = text.splitlines()[0] if text else ""
+    if first.startswith("# base: "):
+        base = {"solution": KMEANS.solution_path, "stub": KMEANS.stub_path}[first.split()[-1]]
+        text = base.read_text() + "\n\n# ---- hostile part ----\n" + text
+    return text.replace("@MARKERS@", str(markers))
+
+
+def materialise(case: Case, tmp: Path, markers: Path) -> Path:
+    """The upload for ``case`` under ``tmp``: a file, a zip or a folder."""
+    src = HOSTILE / case.source
+    if src.is_file():
+        path = tmp / case.upload
+        path.write_text(compose(src.read_text(), markers))
+        return path
+    folder = tmp / src.name
+    for item in sorted(src.rglob("*")):
+        if item.is_file():
+            dest = folder / item.relative_to(src).as_posix().removesuffix(".hostile")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(compose(item.read_text(), markers))
+    return zip_folder(folder, tmp / f"{src.name}.zip") if case.zipped else folder
+
+
+def orphans(wait_s: float = 5.0) -> list[tuple[int, int]]:
+    """Processes of sandbox uids that no grading holds (a held uid belongs to a grading in progress)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = []
+        for pid, uid in sandbox_processes():
+            handle = _try_lock(uid)
+            if handle is not None:
+                handle.close()
+                left.append((pid, uid))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stderr: str
+    raw: bytes
+    elapsed: float
+    orphans: list
+    markers: list
+
+
+def grade(upload: Path, out: Path, markers: Path) -> Outcome:
+    """``course grade kmeans UPLOAD --json OUT`` and what it left behind."""
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "kmeans", str(upload), "--json", str(out)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
+    elapsed = time.monotonic() - started
+    raw = out.read_bytes() if out.is_file() else b""
+    return Outcome(proc.returncode, proc.stderr, raw, elapsed, orphans(), sorted(p.name for p in markers.iterdir()))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def up_to_date_zip():
+    """Build the autograder zip once here, not in several parallel gradings at the same time."""
+    autograder_zip(load_course(), KMEANS)
+
+
+@pytest.fixture(scope="module")
+def gradings(request, tmp_path_factory):
+    """Grades the selected cases in parallel (three at a time); maps a case to its Outcome future."""
+    wanted = [item.callspec.params["case"] for item in request.session.items
+              if item.module is request.module and "case" in getattr(getattr(item, "callspec", None), "params", {})]
+    pool = ThreadPoolExecutor(max_workers=3)
+    futures: dict[str, Future] = {}
+    for case in wanted:
+        tmp = tmp_path_factory.mktemp(case.source.split(".")[0])
+        markers = tmp / "markers"
+        markers.mkdir()
+        os.chmod(markers, 0o1777)  # writable by anyone: only what runs outside the sandbox can reach it
+        futures[case.source] = pool.submit(grade, materialise(case, tmp, markers), tmp / "results.json", markers)
+    yield futures
+    pool.shutdown(wait=True)
+
+
+def student_visible(results: dict) -> str:
+    """Everything a student sees: the top-level output and the output of visible tests."""
+    parts = [str(results.get("output", ""))]
+    parts += [str(t.get("output", "")) for t in results.get("tests", []) if t.get("visibility", "visible") == "visible"]
+    return "\n".join(parts)
+
+
+def reported(results: dict, part: str = "kmeans_loss") -> dict:
+    """The facts a hostile file reported from inside the sandbox (``REPORT {...}`` in a part's output)."""
+    output = next(t["output"] for t in results["tests"] if t["name"] == part)
+    return json.JSONDecoder().raw_decode(output[output.index("REPORT ") + 7:])[0]
+
+
+def test_the_function_map_covers_every_graded_line():
+    assert set().union(*LINES.values()) == {t.name for t in KMEANS.tests}
+    assert expected_points(ALL) == KMEANS.total_points
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.source.split(".")[0] for c in CASES])
+def test_hostile_submission(case: Case, gradings):
+    got = gradings[case.source].result()
+    print(f"{case.source}: graded in {got.elapsed:.1f} s")
+    assert got.returncode == 0, f"course grade failed: {got.stderr[-2000:]}"
+    results = json.loads(got.raw.decode("utf-8"))  # valid JSON in valid UTF-8
+    json.dumps(results, ensure_ascii=False).encode("utf-8")  # no lone surrogates either
+    assert {"score", "output", "tests"} <= set(results)
+    for t in results["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(t)
+
+    expected = expected_points(case.honest)
+    assert results["score"] == expected, student_visible(results)[:3000]
+    assert sum(t["score"] for t in results["tests"]) == results["score"]
+    if case.reason is not None:  # malformed: 0 with a one-line reason
+        assert case.reason in results["output"] and "\n" not in results["output"].strip(), results["output"]
+    else:  # a real grading: every graded line of course.yml, scored by the sandboxed run
+        assert [t["name"] for t in results["tests"]] == [t.name for t in KMEANS.tests]
+        assert "could not fully isolate" not in results["output"], results["output"]
+
+    limit = max(t.time_limit or KMEANS.time_limit or 60 for t in KMEANS.tests)
+    assert got.elapsed <= limit * N_TESTS + SLACK_S
+    assert CANARY not in student_visible(results)
+    assert got.orphans == [], f"sandbox processes survived the grading: {got.orphans}"
+    assert got.markers == [], f"code ran outside the sandbox and left markers: {got.markers}"
+    check_report(case.source, results)
+
+
+def check_report(source: str, results: dict) -> None:
+    """What the hostile file itself saw from inside the sandbox."""
+    uid_range = range(int(os.environ.get("COURSE_SANDBOX_UID", "61000")), 62000)
+    if source.startswith("01_"):  # student code runs as a sandbox uid; what it writes stays in its private tmpfs
+        facts = reported(results)
+        assert facts["uid"] in uid_range and facts["cwd"].endswith("/scratch")
+        leaked = [w for w in facts["written"] if Path(w).exists() and Path(w).stat().st_uid in uid_range]
+        assert leaked == [], facts
+    elif source.startswith("03_"):
+        assert reported(results) == {"changed_outside_cwd": []}
+    elif source.startswith("04_"):
+        assert reported(results)["read"] == [], "the submission could read test or solution files"
+    elif source.startswith("11b_"):
+        assert reported(results)["disk_mb"] <= 5 * Limits().scratch_mb
+        message = next(t["output"] for t in results["tests"] if t["name"] == "kmeans_loss")
+        assert len(message) < 3200 and not {"\0", "\x1b", "\u202e"} & set(message)
+    elif source.startswith("14_"):
+        assert reported(results)["loopback"].startswith("failed"), reported(results)
+
+
+def runner_report(submission: Path, out: Path) -> bytes:
+    """The trusted runner's report on ``submission`` (what `course grade` scores from), as bytes."""
+    subprocess.run([sys.executable, "-m", "autograder.runner", "--root", str(REPO_ROOT), "--assignment", "kmeans",
+                    "--submission", str(submission), "--out", str(out)], check=True, capture_output=True, timeout=1800)
+    return out.read_bytes()
+
+
+def test_unseeded_randomness_gets_the_same_report_ten_times(tmp_path):
+    """np.random, random and default_rng() without a seed: the score depends on the random state
+    alone, and the grader fixes that state, so ten gradings agree byte for byte."""
+    submission = tmp_path / "kmeans.py"
+    submission.write_text(compose((HOSTILE / "d1_unseeded_randomness.py").read_text(), tmp_path))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reports = list(pool.map(lambda i: runner_report(submission, tmp_path / f"{i}.json"), range(10)))
+    assert len(set(reports)) == 1
+    assert json.loads(reports[0])["score"] <= expected_points(frozenset({"train_kmeans"}))
+
+
+def test_unseeded_randomness_gets_byte_identical_results_through_otter(tmp_path):
+    submission = tmp_path / "kmeans.py"
+    submission.write_text(compose((HOSTILE / "d1_unseeded_randomness.py").read_text(), tmp_path))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda i: grade(submission, tmp_path / f"{i}.json", tmp_path), range(2)))
+    assert all(o.returncode == 0 for o in outcomes)
+    assert outcomes[0].raw == outcomes[1].raw and json.loads(outcomes[0].raw)["tests"]

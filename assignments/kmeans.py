@@ -15,8 +15,13 @@ def _squared_distances(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     Differences (not the ||x||^2 - 2 x.c + ||c||^2 expansion) keep exact ties
     exact and stay accurate for data far from the origin.
     """
-    diff = data[:, None, :] - centroids[None, :, :]
-    return np.einsum("nkd,nkd->nk", diff, diff)
+    dist = np.zeros((len(data), len(centroids)))
+    diff = np.empty_like(dist)
+    for j in range(data.shape[1]):  # one (N, K) pass per feature: no (N, K, d) temporary
+        np.subtract(data[:, j, None], centroids[None, :, j], out=diff)
+        np.multiply(diff, diff, out=diff)
+        dist += diff
+    return dist
 
 
 def assign_clusters(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:

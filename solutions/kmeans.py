@@ -14,8 +14,13 @@ def _squared_distances(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     Differences (not the ||x||^2 - 2 x.c + ||c||^2 expansion) keep exact ties
     exact and stay accurate for data far from the origin.
     """
-    diff = data[:, None, :] - centroids[None, :, :]
-    return np.einsum("nkd,nkd->nk", diff, diff)
+    dist = np.zeros((len(data), len(centroids)))
+    diff = np.empty_like(dist)
+    for j in range(data.shape[1]):  # one (N, K) pass per feature: no (N, K, d) temporary
+        np.subtract(data[:, j, None], centroids[None, :, j], out=diff)
+        np.multiply(diff, diff, out=diff)
+        dist += diff
+    return dist
 
 
 def assign_clusters(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -38,8 +43,8 @@ def assign_clusters(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     data = np.asarray(data, dtype=float)
     centroids = np.asarray(centroids, dtype=float)
     labels = np.empty(len(data), dtype=np.int64)
-    # Blocks bound the (block, K, d) difference array for large images.
-    block = max(1, 2_000_000 // max(1, centroids.size))
+    # Row blocks keep the distance buffers small for large images.
+    block = max(1, 65_536 // max(1, len(centroids)))  # (block, K) buffers stay in cache
     for start in range(0, len(data), block):
         labels[start:start + block] = np.argmin(_squared_distances(data[start:start + block], centroids), axis=1)
     return labels
@@ -68,8 +73,7 @@ def update_centroids(data: np.ndarray, labels: np.ndarray, centroids: np.ndarray
     new = np.array(centroids, dtype=float, copy=True)
     k = len(new)
     counts = np.bincount(labels, minlength=k)
-    sums = np.zeros_like(new)
-    np.add.at(sums, labels, data)
+    sums = np.stack([np.bincount(labels, weights=data[:, j], minlength=k) for j in range(data.shape[1])], axis=1)
     filled = counts > 0
     new[filled] = sums[filled] / counts[filled, None]
     return new

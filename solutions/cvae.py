@@ -100,6 +100,10 @@ class CVAE(nn.Module):
     def reparametrize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         """Draw z ~ N(mu, exp(logvar)) so that gradients flow to mu and logvar.
 
+        Graded in training mode; what it does in eval mode (``model.eval()``) is
+        your choice. Draw the noise with torch (``torch.randn_like``), so that
+        ``torch.manual_seed`` makes the draw repeatable.
+
         Parameters
         ----------
         mu, logvar : Tensor of shape (B, latent_size)
@@ -196,6 +200,7 @@ def train_cvae(model: CVAE, loader, epochs: int = 1, lr: float = 1e-3) -> list[f
     loader : iterable of (x, labels)
         Re-iterable once per epoch (a DataLoader, or a list of batches):
         x of shape (B, input_size) in [0, 1], labels int64 of shape (B,).
+        A batch need not contain every class.
     epochs : int, default 1
         Number of passes over ``loader``.
     lr : float, default 1e-3
@@ -204,7 +209,8 @@ def train_cvae(model: CVAE, loader, epochs: int = 1, lr: float = 1e-3) -> list[f
     Returns
     -------
     list of float
-        The mean loss of each epoch (one value per epoch).
+        The mean loss of each epoch (one value per epoch): the average of
+        ``loss_function`` over the epoch's batches.
     """
     # BEGIN SOLUTION: one Adam optimiser over model.parameters(); every batch: one-hot the labels, forward, loss_function, zero_grad, backward, step; record the mean loss of each epoch
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)

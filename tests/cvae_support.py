@@ -89,9 +89,13 @@ def loss_case(seed: int, batch: int, pixels: int, latent: int, binary: bool = Fa
 
 
 def scalar(value, what: str) -> float:
-    """A returned loss as a Python float; fails unless it is a single number."""
+    """A returned loss as a Python float; fails unless it is a single number.
+
+    Shape (1,) is let through as well: the grader's wire format may deliver a 0-d tensor that way.
+    """
     arr = as_array(value, what)
-    check(arr.ndim == 0, f"{what} should be a scalar tensor (shape ()), got shape {arr.shape}")
+    check(arr.size == 1 and arr.ndim <= 1, f"{what} should be a scalar tensor (shape ()), got shape {arr.shape}")
+    arr = arr.reshape(())
     return float(arr)
 
 

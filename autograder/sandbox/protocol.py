@@ -65,9 +65,9 @@ def encode(value: Any, to_handle: Callable[[Any], Handle] | None = None) -> byte
             if isinstance(v, np.generic):
                 v = np.asarray(v)
             if isinstance(v, np.ndarray) and v.dtype.name in _ALLOWED_DTYPES:
-                arr = np.ascontiguousarray(v)
+                arr = np.ascontiguousarray(v)  # note: makes a 0-d array 1-d, so keep v's shape
                 buffers.append(arr.tobytes())
-                return {"__nd__": [arr.dtype.str, list(arr.shape), len(buffers) - 1]}
+                return {"__nd__": [arr.dtype.str, list(v.shape), len(buffers) - 1]}
         if isinstance(v, tuple) and hasattr(v, "_fields"):
             return {"__record__": [str(f) for f in v._fields], "values": [enc(x) for x in v]}
         if type(v) in (list, tuple):

@@ -24,7 +24,7 @@ def test_protocol_round_trips_plain_data():
     assert back["a"][:5] == [1, 2.5, None, True, "s"] and np.isnan(back["a"][5])
     assert np.array_equal(back["t"][0], value["t"][0]) and torch.equal(back["t"][1], torch.ones(2))
     assert back["r"].pi.tolist() == [0.0, 0.0] and back["r"].mu == 3
-    scalars = protocol.decode(protocol.encode([torch.tensor(2.5), np.float64(1.5)])[8:])
+    scalars = protocol.decode(protocol.encode([torch.tensor(2.5), np.array(1.5)])[8:])
     assert scalars[0].shape == () and scalars[1].shape == ()
 
 

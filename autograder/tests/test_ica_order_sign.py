@@ -8,7 +8,6 @@ folder, and runs the public and hidden ICA tests on it: all of them must pass.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from helpers import load_module as load  # tests/ is on pytest's pythonpath
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTION = REPO / "solutions" / "ica.py"
@@ -45,13 +46,6 @@ def write_variant(folder: Path) -> Path:
     path = folder / "ica.py"
     path.write_text(SOLUTION.read_text() + WRAPPER)
     return path
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_variant_really_differs_from_the_reference(tmp_path):

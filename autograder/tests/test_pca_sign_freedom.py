@@ -9,7 +9,6 @@ public and hidden PCA tests on it: all of them must pass.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from helpers import load_module as load  # tests/ is on pytest's pythonpath
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTION = REPO / "solutions" / "pca.py"
@@ -61,13 +62,6 @@ def write_variant(folder: Path, name: str) -> Path:
     path = folder / "pca.py"
     path.write_text(SOLUTION.read_text() + WRAPPER.format(what=what, extra=extra))
     return path
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

@@ -161,6 +161,9 @@ def build_student(course: Course, a: Assignment, out: Path) -> Path:
     """Write ``out/<id>-student.zip``: stub, lab, notebook, public tests, data, README."""
     if not stub_in_sync(a.solution_path, a.stub_path):
         raise CourseError(f"{a.stub_path.relative_to(REPO_ROOT)} is out of date: run `course stubs {a.id}`")
+    for path in (a.lab_path, a.notebook_path, a.stub_path):
+        if not path.is_file():
+            raise CourseError(f"{path.relative_to(REPO_ROOT)}: file not found (needed by the {a.id} handout)")
     root = a.id
     entries: dict[str, bytes] = {
         f"{root}/{a.submission}": a.stub_path.read_bytes(),

@@ -46,15 +46,18 @@ set -e
 work=$1 uid=$2 mb=$3 keep=$4 n=$5
 shift 5
 scratch() { mount -t tmpfs -o "size=${mb}m,nosuid,nodev,$2" course-scratch "$1"; }
-cd "$work"
+# Hold the folders that must stay visible before hiding anything: the checkout and
+# the worker folder may both live under /tmp. They are bound back from these handles.
+exec 3<"$work"
+if [ -n "$keep" ]; then exec 4<"$keep"; fi
 scratch /tmp mode=1777
-mkdir -p "$work" && mount -c --bind . "$work"
-if [ -n "$keep" ]; then mkdir /tmp/.keep && mount -c --bind "$keep" /tmp/.keep; fi
 while [ "$n" -gt 0 ]; do
   if [ -d "$1" ]; then mount -t tmpfs -o size=1m,mode=755 course-hidden "$1"; fi  # gone already if under /tmp
   shift; n=$((n - 1))
 done
-if [ -n "$keep" ]; then mkdir -p "$keep" && mount --move /tmp/.keep "$keep" && rmdir /tmp/.keep; fi
+mkdir -p "$work" && mount -c --bind /proc/self/fd/3 "$work"
+if [ -n "$keep" ]; then mkdir -p "$keep" && mount -c --bind /proc/self/fd/4 "$keep" && exec 4<&-; fi
+exec 3<&-
 for d in /var/tmp /dev/shm /run/lock; do if [ -d "$d" ]; then scratch "$d" mode=1777; fi; done
 scratch "$work/scratch" "mode=700,uid=$uid,gid=$uid"
 cd "$work/scratch"
@@ -116,6 +119,13 @@ def _claim_uid() -> tuple[int, object]:
             kill_uid_processes(uid)  # leftovers of a grading that crashed
             return uid, handle
     raise RuntimeError("no free sandbox uid")
+
+
+def _high_fd(fd: int) -> int:
+    """Duplicate ``fd`` to a number ≥ 10 and close the original."""
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
 
 
 def _hidden_paths(extra: Sequence[Path]) -> list[Path]:
@@ -293,6 +303,8 @@ class Sandbox:
     def _start(self) -> None:
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
+        # The worker's ends get numbers ≥ 10: the namespace script uses descriptors 3 and 4.
+        req_r, rep_w = (_high_fd(fd) for fd in (req_r, rep_w))
         spec = {
             "submission": str(self._submission), "module": self.module, "sys_path": _worker_paths(self._dir),
             "fds": [req_r, rep_w], "memory_mb": self.limits.memory_mb, "cpu_s": self.limits.cpu_s,

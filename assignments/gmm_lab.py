@@ -85,13 +85,8 @@ def compression_figure(gmm: ModuleType, image: np.ndarray, state):
 
 def log_likelihood_figure(lls, k: int = K, n: int = SAMPLE):
     """Mean log-likelihood per EM iteration (EM never lets it go down)."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(range(len(lls)), lls, marker="o", markersize=3)
-    ax.set_xlabel("EM iteration")
-    ax.set_ylabel("mean log-likelihood per pixel")
-    ax.set_title(f"Log-likelihood per iteration, K = {k}, {n} pixels")
-    fig.tight_layout()
-    return fig
+    return labkit.curve_figure(lls, "EM iteration", "mean log-likelihood per pixel",
+                               f"Log-likelihood per iteration, K = {k}, {n} pixels", markersize=3)
 
 
 def run(gmm: ModuleType, out_dir: Path | None = None) -> list[Path]:

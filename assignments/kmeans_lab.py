@@ -62,13 +62,8 @@ def loss_figure(kmeans: ModuleType, image: np.ndarray, k: int = 16, iterations: 
     rng = np.random.default_rng(0)
     train = pixels[rng.choice(len(pixels), size=min(sample, len(pixels)), replace=False)]
     losses = loss_curve(kmeans, train, initial_centroids(train, k), iterations)
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(range(len(losses)), losses, marker="o")
-    ax.set_xlabel("Lloyd iteration")
-    ax.set_ylabel("K-Means loss (sum of squared distances)")
-    ax.set_title(f"Loss per iteration, K = {k}, {len(train)} pixels")
-    fig.tight_layout()
-    return fig
+    return labkit.curve_figure(losses, "Lloyd iteration", "K-Means loss (sum of squared distances)",
+                               f"Loss per iteration, K = {k}, {len(train)} pixels")
 
 
 def run(kmeans: ModuleType, out_dir: Path | None = None) -> list[Path]:

@@ -37,3 +37,16 @@ def save(fig, out_dir: Path | None, name: str) -> Path | None:
     path = out_dir / name
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
+
+
+def curve_figure(values, xlabel: str, ylabel: str, title: str, **style):
+    """A per-iteration curve (loss, log-likelihood) on a small figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(range(len(values)), values, marker="o", **style)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -152,7 +152,10 @@ def _where(loc: tuple, data: object) -> str:
             label = str(key)
             if isinstance(node, list) and key < len(node) and isinstance(node[key], dict):
                 label = str(node[key].get("id") or node[key].get("name") or key)
-            parts[-1] += f"[{label}]" if parts else f"[{label}]"
+            if parts:
+                parts[-1] += f"[{label}]"
+            else:  # an index at the top level (course.yml is a list, not a mapping)
+                parts.append(f"[{label}]")
         else:
             parts.append(str(key))
         try:

@@ -1,16 +1,19 @@
 """Trusted side of the sandbox: start a worker, call into it with deadlines, kill it.
 
 Where the grader runs as root (Gradescope, CI) the worker runs as a dedicated
-unprivileged uid with resource limits it cannot raise and, where the kernel allows
-it, in namespaces of its own: no network, and a private file system view in which
-the course checkout (tests, solutions, zips) and the installed grader are hidden
-and the only writable places are small tmpfs scratch folders that vanish with it.
-Elsewhere it runs as the same user and :attr:`Sandbox.isolation` says so.
+unprivileged uid (:mod:`uids`) with resource limits it cannot raise, in a memory and
+pids cgroup of its own where the machine allows one (:mod:`cgroups`) and, where the
+kernel allows it, in namespaces of its own (:mod:`isolation`): no network, its own
+processes and IPC only, and a private file system view in which the course checkout
+(tests, solutions, zips) and the installed grader are hidden and the only writable
+places are small tmpfs scratch folders that vanish with it. After every worker,
+:mod:`sweep` removes and verifies whatever its uid still owns. Elsewhere it runs as
+the same user and :attr:`Sandbox.isolation` says so.
 """
 from __future__ import annotations
 
+import ast
 import fcntl
-import functools
 import importlib.util
 import json
 import os
@@ -20,7 +23,6 @@ import signal
 import struct
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,41 +30,26 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
 
-from . import protocol
+from . import isolation, protocol, sweep
+from .cgroups import WorkerGroup
+from .isolation import FULL_ISOLATION
+from .uids import SANDBOX_UID, UID_RANGE, _try_lock, claim_uid, reap_orphans
 
-SANDBOX_UID = int(os.environ.get("COURSE_SANDBOX_UID", "61000"))  # first of a range of 1000 uids
-UID_RANGE = range(SANDBOX_UID, SANDBOX_UID + 1000)
-_UID_LOCKS = Path(tempfile.gettempdir()) / "course-sandbox-uids"
+__all__ = ["FULL_ISOLATION", "SANDBOX_UID", "UID_RANGE", "GradingAbort", "Limits", "RemoteModule", "RemoteObject",
+           "Sandbox", "StudentError", "TimeLimit", "_try_lock", "reap_orphans", "sandbox_processes"]
+
 _HERE = Path(__file__).resolve().parent
 MAX_REPLY = 256 * 1024 * 1024
-FULL_ISOLATION = "separate user, no network, private file system"
+# Libraries whose import takes seconds: imported by the worker before it reports ready,
+# so their import is not charged to the student's deadline, when the submission or the
+# probes import them.
+HEAVY = ("torch", "scipy", "sklearn", "pandas", "matplotlib")
+_READY = {"ready": True}
 
-# Run as root inside `unshare --mount --net`, before dropping to the sandbox uid:
-# $1 worker folder, $2 uid, $3 scratch size (MB), $4 folder to keep visible inside
-# a hidden one (the virtual environment), $5 number of folders to hide, then those
-# folders, then the command. Propagation is private, so nothing leaks to the host.
-_NS_SETUP = r"""
-set -e
-work=$1 uid=$2 mb=$3 keep=$4 n=$5
-shift 5
-scratch() { mount -t tmpfs -o "size=${mb}m,nosuid,nodev,$2" course-scratch "$1"; }
-# Hold the folders that must stay visible before hiding anything: the checkout and
-# the worker folder may both live under /tmp. They are bound back from these handles.
-exec 3<"$work"
-if [ -n "$keep" ]; then exec 4<"$keep"; fi
-scratch /tmp mode=1777
-while [ "$n" -gt 0 ]; do
-  if [ -d "$1" ]; then mount -t tmpfs -o size=1m,mode=755 course-hidden "$1"; fi  # gone already if under /tmp
-  shift; n=$((n - 1))
-done
-mkdir -p "$work" && mount -c --bind /proc/self/fd/3 "$work"
-if [ -n "$keep" ]; then mkdir -p "$keep" && mount -c --bind /proc/self/fd/4 "$keep" && exec 4<&-; fi
-exec 3<&-
-for d in /var/tmp /dev/shm /run/lock; do if [ -d "$d" ]; then scratch "$d" mode=1777; fi; done
-scratch "$work/scratch" "mode=700,uid=$uid,gid=$uid"
-cd "$work/scratch"
-exec "$@"
-"""
+
+def sandbox_processes() -> list[tuple[int, int]]:
+    """(pid, uid) of every process with a live task whose real uid is in the sandbox range."""
+    return sweep.processes(UID_RANGE)
 
 
 class GradingAbort(BaseException):
@@ -97,28 +84,23 @@ class Limits:
     fsize_mb: int = 64
     nproc: int = 256
     scratch_mb: int = 128  # each private tmpfs (/tmp, /var/tmp, /dev/shm, the working folder)
+    startup_s: int = 180  # the worker's own start-up (Python, numpy, torch), not charged to any test
 
 
-def _try_lock(uid: int):
-    """The lock file of ``uid``, locked, or None when another grading holds it."""
-    _UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
-    handle = open(_UID_LOCKS / f"{uid}.lock", "w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return handle
-    except OSError:
-        handle.close()
-        return None
-
-
-def _claim_uid() -> tuple[int, object]:
-    """A sandbox uid no other grading on this machine holds (gradings run in parallel)."""
-    for uid in UID_RANGE:
-        handle = _try_lock(uid)
-        if handle is not None:
-            kill_uid_processes(uid)  # leftovers of a grading that crashed
-            return uid, handle
-    raise RuntimeError("no free sandbox uid")
+def preload_for(*sources: Path) -> list[str]:
+    """The heavy libraries (:data:`HEAVY`) that ``sources`` import, installed here."""
+    found: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source.read_bytes())
+        except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
+            continue  # the worker reports a broken file at its import
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return [name for name in HEAVY if name in found and importlib.util.find_spec(name) is not None]
 
 
 def _high_fd(fd: int) -> int:
@@ -126,127 +108,6 @@ def _high_fd(fd: int) -> int:
     high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
     os.close(fd)
     return high
-
-
-def _hidden_paths(extra: Sequence[Path]) -> list[Path]:
-    """Folders the student must not see: the course checkout (or the installed grader) and ``extra``."""
-    package, above = _HERE.parent, _HERE.parent.parent
-    paths = {above if (above / "course.yml").is_file() else package, *(Path(p).resolve() for p in extra)}
-    return sorted(p for p in paths if p.is_dir() and not any(q != p and q in p.parents for q in paths))
-
-
-def _worker_paths(workdir: Path) -> list[str]:
-    return [str(workdir)] + sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-
-
-def _prefix(level: str, uid: int, workdir: Path, hide: Sequence[Path], scratch_mb: int) -> list[str]:
-    """Command prefix that runs a worker at isolation ``level`` ('mount', 'net', 'uid' or 'none')."""
-    if level == "none":
-        return []
-    drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
-    if level == "uid":
-        return drop
-    if level == "net":
-        return ["unshare", "--net", "--", *drop]
-    prefix = Path(sys.prefix).resolve()
-    keep = next((str(prefix) for h in hide if h in prefix.parents), "")
-    return ["unshare", "--mount", "--net", "--", "sh", "-c", _NS_SETUP, "sh", str(workdir), str(uid),
-            str(scratch_mb), keep, str(len(hide)), *map(str, hide), *drop]
-
-
-@functools.lru_cache(maxsize=None)
-def _isolation_level(uid: int, hide: tuple[Path, ...]) -> tuple[str, str]:
-    """The strongest isolation that works here, tried once per process, and its description."""
-    if os.geteuid() != 0:
-        return "none", "same user (grader is not root): the submission can read what the grader can"
-    if shutil.which("setpriv") is None:
-        return "none", "same user (root!): setpriv is missing"
-    with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
-        work = Path(tmp)
-        (work / "scratch").mkdir()
-        os.chmod(work, 0o755)
-        probe = [sys.executable, "-I", "-S", "-c",
-                 f"import sys; sys.path[:0] = {_worker_paths(work)!r}; import numpy"]
-        for level, text in (("mount", FULL_ISOLATION),
-                            ("net", "separate user, no network (no mount namespace: the file system is shared)"),
-                            ("uid", "separate user (no network namespace: the network is shared)")):
-            if level != "uid" and not shutil.which("unshare"):
-                continue
-            cmd = [*_prefix(level, uid, work, hide, 8), *probe]
-            if subprocess.run(cmd, cwd=work / "scratch", capture_output=True).returncode == 0:
-                return level, text
-    return "none", "same user (root!): the sandbox user cannot run this Python; install it outside /root"
-
-
-def sandbox_processes() -> list[tuple[int, int]]:
-    """(pid, uid) of every live (non-zombie) process whose real uid is in the sandbox range."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uid = int(fields.get("Uid", "-1 ").split()[0])
-        if uid in UID_RANGE and not fields.get("State", "").strip().startswith(("Z", "X")):
-            found.append((int(entry), uid))
-    return found
-
-
-def kill_uid_processes(uid: int) -> None:
-    """Kill every process of the sandbox uid (double-forked leftovers and fork bombs included).
-
-    ``kill(-1, SIGKILL)`` sent *as that uid* reaches all of its processes in one
-    atomic step, so a fork bomb cannot outrun it; it is repeated until none is left.
-    """
-    if os.geteuid() != 0:
-        return
-    for _ in range(50):
-        if not any(u == uid for _, u in sandbox_processes()):
-            return
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            try:
-                os.setgroups([])
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        time.sleep(0.02)
-
-
-def reap_orphans() -> None:
-    """Kill the processes of sandbox uids that no grading holds (a grader killed before cleaning up)."""
-    if os.geteuid() != 0:
-        return
-    for uid in sorted({u for _, u in sandbox_processes()}):
-        handle = _try_lock(uid)
-        if handle is not None:
-            kill_uid_processes(uid)
-            handle.close()
-
-
-def _remove_files_of(uid: int) -> None:
-    """Delete what ``uid`` left in the shared temporary folders (only reachable without a mount namespace)."""
-    for folder in {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
 
 
 class Sandbox:
@@ -261,18 +122,21 @@ class Sandbox:
     probes : Path or None
         Trusted-by-nobody helper functions the tests may run next to the student code.
     limits : Limits
-        Memory, CPU, file size, process and scratch space limits.
+        Memory, CPU, file size, process, scratch space and start-up limits.
     hide : sequence of Path
         Further folders the worker must not see (the grading root), besides the checkout.
+    preload : sequence of str or None
+        Modules the worker imports before it reports ready (not charged to the student's
+        deadlines); by default the :data:`HEAVY` libraries the submission or the probes import.
     """
 
     def __init__(self, submission: Path, module: str, probes: Path | None = None, limits: Limits = Limits(),
-                 hide: Sequence[Path] = ()):
+                 hide: Sequence[Path] = (), preload: Sequence[str] | None = None):
         self.module = module
         self.limits = limits
-        self.uid, self._uid_lock = _claim_uid() if os.geteuid() == 0 else (os.getuid(), None)
-        self._hide = tuple(_hidden_paths(hide))
-        self._level, self.isolation = _isolation_level(self.uid, self._hide)
+        self.uid, self._uid_lock = claim_uid() if os.geteuid() == 0 else (os.getuid(), None)
+        self._hide = tuple(isolation.hidden_paths(hide))
+        self._level, self.isolation = isolation.level(self.uid, self._hide)
         self._own_uid = self._level != "none"
         self._dir = Path(tempfile.mkdtemp(prefix="course-worker-"))
         os.chmod(self._dir, 0o755)
@@ -283,9 +147,11 @@ class Sandbox:
         self._submission = self._dir / "submission" / f"{module}.py"
         self._submission.parent.mkdir()
         shutil.copy(submission, self._submission)
+        self.preload = list(preload) if preload is not None else preload_for(submission, *([probes] if probes else []))
         self._scratch = self._dir / "scratch"  # the worker's working folder, HOME and TMPDIR
         self._fresh_scratch()
         self._proc: subprocess.Popen | None = None
+        self._group: WorkerGroup | None = None
         self._wfd = self._rfd = -1
         self.generation = 0
         self.deadline: float | None = None
@@ -301,14 +167,20 @@ class Sandbox:
             os.chown(self._scratch, self.uid, self.uid)
 
     def _start(self) -> None:
+        """Start a worker and wait until it is ready (its imports done, the student's file not yet)."""
+        self.generation += 1
+        self._group = WorkerGroup(f"course-worker-{self.uid}-{os.getpid()}-{self.generation}",
+                                  self.limits.memory_mb, self.limits.nproc)
+        limited = self._own_uid and self._group.create()
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         # The worker's ends get numbers ≥ 10: the namespace script uses descriptors 3 and 4.
         req_r, rep_w = (_high_fd(fd) for fd in (req_r, rep_w))
         spec = {
-            "submission": str(self._submission), "module": self.module, "sys_path": _worker_paths(self._dir),
+            "submission": str(self._submission), "module": self.module, "sys_path": isolation.worker_paths(self._dir),
             "fds": [req_r, rep_w], "memory_mb": self.limits.memory_mb, "cpu_s": self.limits.cpu_s,
             "fsize_mb": self.limits.fsize_mb, "nproc": self.limits.nproc, "own_uid": self._own_uid,
+            "address_limit": not limited, "preload": self.preload,
         }
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self._scratch), "TMPDIR": str(self._scratch),
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -316,7 +188,8 @@ class Sandbox:
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        prefix = _prefix(self._level, self.uid, self._dir, self._hide, self.limits.scratch_mb)
+        prefix = isolation.prefix(self._level, self.uid, self._dir, self._hide, self.limits.scratch_mb,
+                                  self._group.procs_files if limited else ())
         cmd = [*prefix, sys.executable, "-I", "-S", str(self._dir / "worker.py"), json.dumps(spec)]
         self._proc = subprocess.Popen(cmd, cwd=self._scratch, env=env, pass_fds=(req_r, rep_w),
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -324,27 +197,64 @@ class Sandbox:
         os.close(req_r)
         os.close(rep_w)
         self._wfd, self._rfd = req_w, rep_r
-        self.generation += 1
+        self._await_ready()
 
-    def stop(self) -> None:
-        """Kill the worker and everything it started; empty its scratch folder."""
-        if self._proc is not None:
+    def _await_ready(self) -> None:
+        """Read the worker's ready frame, under the start-up limit instead of the test's deadline."""
+        deadline, self.deadline = self.deadline, time.monotonic() + self.limits.startup_s
+        try:
+            (length,) = struct.unpack(">Q", self._read(8))
+            ready = protocol.decode(self._read(length)) if length <= 4096 else None
+        except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
+            ready = None
+        finally:
+            self.deadline = deadline
+        if ready != _READY:
+            code = self._proc.poll() if self._proc else None
+            self.stop()
+            raise GradingAbort(f"the grader could not start the submission's process within "
+                               f"{self.limits.startup_s} s{_exit_reason(code)}")
+
+    def _kill_worker(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.returncode is None:  # not reaped yet, so its pid (= its group) cannot be another's
             try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-            for fd in (self._wfd, self._rfd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        if self._own_uid:
-            kill_uid_processes(self.uid)
-            _remove_files_of(self.uid)
+            proc.kill()
+        proc.wait()
+        for fd in (self._wfd, self._rfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._wfd = self._rfd = -1
+
+    def stop(self) -> None:
+        """Kill the worker and everything it started; remove what its uid owns; empty its scratch folder.
+
+        Whatever the namespaces already ended, the sweep runs and checks: no task, SysV
+        object, key or temporary file of the uid survives. A uid it cannot clean is given
+        up (other gradings skip it too) and the next worker gets a fresh one.
+        """
+        self._kill_worker()
+        if self._own_uid and os.geteuid() == 0:
+            left = sweep.clean_uid(self.uid)
+            if left:
+                self._renew_uid()
+        if self._group is not None:
+            self._group.remove()
         self._fresh_scratch()
+
+    def _renew_uid(self) -> None:
+        old = self._uid_lock
+        self.uid, self._uid_lock = claim_uid()
+        if old is not None:
+            old.close()
+        self._level, self.isolation = isolation.level(self.uid, self._hide)
 
     def close(self) -> None:
         """Stop the worker and remove its folder."""
@@ -383,7 +293,10 @@ class Sandbox:
         if self._remaining() <= 0:
             raise TimeLimit(f"time limit reached before {what} was called")
         if self._proc is None:
+            started = time.monotonic()
             self._start()
+            if self.deadline is not None:  # the worker's own start-up is not the student's time
+                self.deadline += time.monotonic() - started
         try:
             protocol.write_frame(self._wfd, protocol.encode(payload))
             (length,) = struct.unpack(">Q", self._read(8))
@@ -395,8 +308,10 @@ class Sandbox:
             raise TimeLimit(f"{what} did not finish within the time limit (killed)") from None
         except (EOFError, BrokenPipeError, OSError):
             code = self._proc.poll() if self._proc else None
+            oom = self._group is not None and self._group.out_of_memory()
             self.restart()
-            raise GradingAbort(f"the submission's process died during {what}{_exit_reason(code)}") from None
+            reason = f" (killed: memory limit of {self.limits.memory_mb} MB reached)" if oom else _exit_reason(code)
+            raise GradingAbort(f"the submission's process died during {what}{reason}") from None
         except protocol.ProtocolError as exc:
             self.restart()
             raise GradingAbort(f"{what} returned something that is not plain data ({exc})") from None

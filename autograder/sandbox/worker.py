@@ -7,6 +7,7 @@ here can change how the grader compares results.
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -20,9 +21,16 @@ if __name__ == "__main__":
 import protocol  # noqa: E402  (copied beside this file)
 
 
-def _limit(spec: dict) -> None:
+def _set(name: str, value: int) -> None:
     import resource
 
+    try:
+        resource.setrlimit(getattr(resource, name), (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+def _limit(spec: dict) -> None:
     mem = spec["memory_mb"] * 1024 * 1024
     for name, value in (
         ("RLIMIT_DATA", mem), ("RLIMIT_FSIZE", spec["fsize_mb"] * 1024 * 1024),
@@ -30,10 +38,18 @@ def _limit(spec: dict) -> None:
     ):
         if name == "RLIMIT_NPROC" and not spec["own_uid"]:
             continue  # per-uid limit: only meaningful for the dedicated sandbox user
-        try:
-            resource.setrlimit(getattr(resource, name), (value, value))
-        except (ValueError, OSError):
-            pass
+        _set(name, value)
+
+
+def _limit_address_space(spec: dict) -> None:
+    """Without a memory cgroup: RLIMIT_AS, which counts shared mappings that RLIMIT_DATA misses.
+
+    Set after the preloaded imports, on top of what they reserved: torch alone reserves
+    about 3 GB of address space it never touches.
+    """
+    with open("/proc/self/status") as status:
+        size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+    _set("RLIMIT_AS", size_kb * 1024 + spec["memory_mb"] * 1024 * 1024)
 
 
 def _quiet_stdio() -> None:
@@ -168,6 +184,15 @@ def main() -> None:
     sys.setrecursionlimit(10_000)
     import numpy  # noqa: F401  (imported before student code, so seeding reaches it)
 
+    for name in spec.get("preload", []):
+        try:
+            importlib.import_module(name)
+        except Exception:  # the student's own import of it reports the problem
+            pass
+    if spec.get("address_limit"):
+        _limit_address_space(spec)
+    # Ready: what follows (the student's import and calls) is charged to the student's deadlines.
+    protocol.write_frame(wfd, protocol.encode({"ready": True}))
     worker = Worker(spec)
     _seed(0)
     worker.load()

@@ -1,0 +1,258 @@
+"""Find and remove everything a sandbox uid owns: tasks, SysV IPC objects, keys, temporary files.
+
+Used after every worker and before a uid is handed to a new grading. Namespaces end
+most of this on their own (the PID namespace's processes die with its first one, the
+IPC namespace's objects with its last process); this sweep is what holds where the
+kernel refuses namespaces (Docker without CAP_SYS_ADMIN) and checks the result
+either way. Keys are per uid, outside every namespace, so they are always cleared here.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+IPC_RMID = 0
+_SYSV = {"shm": "shmctl", "sem": "semctl", "msg": "msgctl"}  # /proc/sysvipc file -> remover
+# keyctl(2): syscall numbers per machine, operations and special keyring ids.
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288}.get(platform.machine())
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_READ, KEYCTL_GET_PERSISTENT = 1, 7, 11, 22
+KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -3, -4, -5
+# Keyrings that survive a clear, empty: the user, user-session and persistent keyrings.
+EMPTY_KEYRINGS = 3
+
+
+def _uid_of(status: str) -> tuple[int, str]:
+    """(real uid, state letter) from the text of a /proc/.../status file."""
+    uid, state = -1, "?"
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            uid = int(line.split()[1])
+        elif line.startswith("State:"):
+            state = line.split()[1]
+    return uid, state
+
+
+def tasks(uids: Iterable[int]) -> list[tuple[int, int, int]]:
+    """(pid, tid, uid) of every live task whose real uid is in ``uids``.
+
+    Threads are looked at one by one: a process whose main thread exited (raw
+    ``SYS_exit``) shows as a zombie in /proc/PID/status while its other threads run.
+    """
+    wanted = set(uids)
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                uid, state = _uid_of(Path(f"/proc/{pid}/task/{tid}/status").read_text())
+            except (OSError, ValueError, IndexError):
+                continue
+            if uid in wanted and state not in ("Z", "X"):
+                found.append((int(pid), int(tid), uid))
+    return found
+
+
+def processes(uids: Iterable[int]) -> list[tuple[int, int]]:
+    """(pid, uid) of every process with a live task of one of ``uids``."""
+    return sorted({(pid, uid) for pid, _, uid in tasks(uids)})
+
+
+def _as_uid(uid: int, job: Callable[[], int]) -> int:
+    """Run ``job`` in a forked child that has become ``uid`` (and nothing else); its exit code.
+
+    The child does only system calls: no locks of this (perhaps threaded) process are needed.
+    """
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            code = job()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _kill_all() -> int:
+    # kill(-1) as the uid reaches every process it may signal, i.e. exactly its own,
+    # in one step of the kernel: a fork bomb cannot outrun it. ESRCH: none was left.
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return 0
+
+
+def kill_uid(uid: int, timeout_s: float = 10.0) -> bool:
+    """Kill every task of ``uid``; True when none is left.
+
+    ``kill(-1)`` is sent as the uid at least once whatever the scan finds (a task the
+    scan missed still dies), then again until no task of the uid remains.
+    """
+    if os.geteuid() != 0:
+        return True
+    end = time.monotonic() + timeout_s
+    while True:
+        _as_uid(uid, _kill_all)
+        for _ in range(5):  # SIGKILL is delivered at once, exit takes a moment
+            if not tasks([uid]):
+                return True
+            time.sleep(0.01)
+        if time.monotonic() > end:
+            return False
+
+
+def sysv_objects(uids: Iterable[int]) -> list[tuple[str, int, int]]:
+    """(kind, id, uid) of every SysV shared-memory segment, semaphore set and message queue
+    owned or created by one of ``uids`` (in this process's IPC namespace)."""
+    wanted = set(uids)
+    found = []
+    for kind in _SYSV:
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        if not lines:
+            continue
+        header = lines[0].split()
+        for line in lines[1:]:
+            row = dict(zip(header, line.split()))
+            try:
+                ident = int(row[header[1]])  # shmid / semid / msqid
+                owners = {int(row["uid"]), int(row["cuid"])}
+            except (KeyError, ValueError):
+                continue
+            for uid in owners & wanted:
+                found.append((kind, ident, uid))
+                break
+    return found
+
+
+def remove_sysv(uid: int) -> None:
+    """Remove every SysV object of ``uid`` (as root: IPC_RMID on each id)."""
+    for kind, ident, _ in sysv_objects([uid]):
+        remover = getattr(_LIBC, _SYSV[kind])
+        if kind == "sem":
+            remover(ctypes.c_int(ident), ctypes.c_int(0), ctypes.c_int(IPC_RMID))
+        else:
+            remover(ctypes.c_int(ident), ctypes.c_int(IPC_RMID), ctypes.c_void_p(None))
+
+
+def key_counts() -> dict[int, int]:
+    """uid -> how many keys the kernel charges to it (/proc/key-users lists uids with keys)."""
+    try:
+        lines = Path("/proc/key-users").read_text().splitlines()
+    except OSError:
+        return {}
+    counts = {}
+    for line in lines:
+        owner, _, rest = line.partition(":")
+        try:
+            counts[int(owner)] = int(rest.split()[1].split("/")[0])
+        except (ValueError, IndexError):
+            continue
+    return counts
+
+
+def key_count(uid: int) -> int:
+    """How many keys the kernel charges to ``uid`` (0 when it has none)."""
+    return key_counts().get(uid, 0)
+
+
+def _keyctl(*args: int) -> int:
+    return _LIBC.syscall(ctypes.c_long(_SYS_KEYCTL), *(ctypes.c_long(a) for a in args))
+
+
+def _clear_own_keyrings() -> int:
+    """As the uid: empty its user, user-session and persistent keyrings; 0 when all read empty.
+
+    A fresh session keyring first: the persistent keyring can be cleared only through a
+    keyring this process possesses (linked from its user keyring it is read-only).
+    """
+    _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+    persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_SESSION_KEYRING)
+    rings = [KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING] + ([persistent] if persistent > 0 else [])
+    for ring in reversed(rings):
+        _keyctl(KEYCTL_CLEAR, ring)
+    buf = ctypes.create_string_buffer(64)
+    left = [_keyctl(KEYCTL_READ, ring, ctypes.addressof(buf), 64) for ring in rings]
+    return 0 if all(n == 0 for n in left) else 1
+
+
+def clear_keys(uid: int, timeout_s: float = 5.0) -> bool:
+    """Clear the keys of ``uid``; True when only its empty keyrings remain.
+
+    Keys of dead processes (thread, process and session keyrings) are collected by
+    the kernel shortly after: wait for that too.
+    """
+    if os.geteuid() != 0 or _SYS_KEYCTL is None or key_count(uid) == 0:
+        return True
+    end = time.monotonic() + timeout_s
+    while True:
+        emptied = _as_uid(uid, _clear_own_keyrings) == 0
+        if emptied and key_count(uid) <= EMPTY_KEYRINGS:
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+
+
+def remove_files_of(uid: int) -> None:
+    """Delete what ``uid`` left in the shared temporary folders (only reachable without a mount namespace)."""
+    for folder in {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock"}:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def leftovers(uids: Iterable[int]) -> dict[int, list[str]]:
+    """What each of ``uids`` still has alive or allocated (tasks, SysV objects, keys beyond empty keyrings)."""
+    wanted = sorted(set(uids))
+    found: dict[int, list[str]] = {}
+    for pid, tid, uid in tasks(wanted):
+        found.setdefault(uid, []).append(f"task {tid} of process {pid}")
+    for kind, ident, uid in sysv_objects(wanted):
+        found.setdefault(uid, []).append(f"SysV {kind} {ident}")
+    counts = key_counts()
+    for uid in wanted:
+        if counts.get(uid, 0) > EMPTY_KEYRINGS:
+            found.setdefault(uid, []).append(f"{counts[uid]} keys")
+    return found
+
+
+def clean_uid(uid: int) -> list[str]:
+    """Kill, remove and clear everything of ``uid``; what could not be removed (empty when clean)."""
+    if os.geteuid() != 0:
+        return []
+    kill_uid(uid)
+    remove_sysv(uid)
+    clear_keys(uid)
+    remove_files_of(uid)
+    return leftovers([uid]).get(uid, [])

@@ -23,7 +23,7 @@ IPC_RMID = 0
 _SYSV = {"shm": "shmctl", "sem": "semctl", "msg": "msgctl"}  # /proc/sysvipc file -> remover
 # keyctl(2): syscall numbers per machine, operations and special keyring ids.
 _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288}.get(platform.machine())
-KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_READ, KEYCTL_GET_PERSISTENT = 1, 7, 11, 22
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_UNLINK, KEYCTL_READ, KEYCTL_GET_PERSISTENT = 1, 7, 9, 11, 22
 KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -3, -4, -5
 # Keyrings that survive a clear, empty: the user, user-session and persistent keyrings.
 EMPTY_KEYRINGS = 3
@@ -145,13 +145,22 @@ def sysv_objects(uids: Iterable[int]) -> list[tuple[str, int, int]]:
 
 
 def remove_sysv(uid: int) -> None:
-    """Remove every SysV object of ``uid`` (as root: IPC_RMID on each id)."""
-    for kind, ident, _ in sysv_objects([uid]):
-        remover = getattr(_LIBC, _SYSV[kind])
-        if kind == "sem":
-            remover(ctypes.c_int(ident), ctypes.c_int(0), ctypes.c_int(IPC_RMID))
-        else:
-            remover(ctypes.c_int(ident), ctypes.c_int(IPC_RMID), ctypes.c_void_p(None))
+    """Remove every SysV object of ``uid`` (IPC_RMID on each id, sent as the uid: the owner may,
+    where root may not without CAP_SYS_ADMIN, as under Docker)."""
+    found = sysv_objects([uid])
+    if not found or os.geteuid() != 0:
+        return
+
+    def remove() -> int:
+        for kind, ident, _ in found:
+            remover = getattr(_LIBC, _SYSV[kind])
+            if kind == "sem":
+                remover(ctypes.c_int(ident), ctypes.c_int(0), ctypes.c_int(IPC_RMID))
+            else:
+                remover(ctypes.c_int(ident), ctypes.c_int(IPC_RMID), ctypes.c_void_p(None))
+        return 0
+
+    _as_uid(uid, remove)
 
 
 def key_counts() -> dict[int, int]:
@@ -180,37 +189,47 @@ def _keyctl(*args: int) -> int:
 
 
 def _clear_own_keyrings() -> int:
-    """As the uid: empty its user, user-session and persistent keyrings; 0 when all read empty.
+    """As the uid: empty its user, user-session and persistent keyrings.
 
-    A fresh session keyring first: the persistent keyring can be cleared only through a
-    keyring this process possesses (linked from its user keyring it is read-only).
+    Exit code 0: they were empty; 2: they were cleared and now read empty; 1: not cleared.
+    Clearing needs a fresh session keyring first: the persistent keyring can be written
+    only through a keyring this process possesses (linked from the user keyring it is not).
     """
+    buf = ctypes.create_string_buffer(64)
+
+    def sizes(rings: list[int]) -> list[int]:
+        return [_keyctl(KEYCTL_READ, ring, ctypes.addressof(buf), 64) for ring in rings]
+
+    persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_USER_KEYRING)  # linked into @u ...
+    if persistent > 0:
+        _keyctl(KEYCTL_UNLINK, persistent, KEY_SPEC_USER_KEYRING)  # ... and out again
+    rings = [KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING] + ([persistent] if persistent > 0 else [])
+    if all(n == 0 for n in sizes(rings)):
+        return 0
     _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
     persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_SESSION_KEYRING)
-    rings = [KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING] + ([persistent] if persistent > 0 else [])
+    rings = rings[:2] + ([persistent] if persistent > 0 else [])
     for ring in reversed(rings):
         _keyctl(KEYCTL_CLEAR, ring)
-    buf = ctypes.create_string_buffer(64)
-    left = [_keyctl(KEYCTL_READ, ring, ctypes.addressof(buf), 64) for ring in rings]
-    return 0 if all(n == 0 for n in left) else 1
+    return 2 if all(n == 0 for n in sizes(rings)) else 1
 
 
 def clear_keys(uid: int, timeout_s: float = 5.0) -> bool:
     """Clear the keys of ``uid``; True when only its empty keyrings remain.
 
-    Keys of dead processes (thread, process and session keyrings) are collected by
-    the kernel shortly after: wait for that too.
+    Keys of dead processes (thread, process and session keyrings, the one used to clear)
+    are collected by the kernel shortly after: wait for that too, without adding more.
     """
     if os.geteuid() != 0 or _SYS_KEYCTL is None or key_count(uid) == 0:
         return True
+    if _as_uid(uid, _clear_own_keyrings) == 1:
+        return False
     end = time.monotonic() + timeout_s
-    while True:
-        emptied = _as_uid(uid, _clear_own_keyrings) == 0
-        if emptied and key_count(uid) <= EMPTY_KEYRINGS:
-            return True
+    while key_count(uid) > EMPTY_KEYRINGS:
         if time.monotonic() > end:
             return False
-        time.sleep(0.05)
+        time.sleep(0.02)
+    return True
 
 
 def remove_files_of(uid: int) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -407,3 +408,22 @@ def test_heavy_imports_of_the_submission_are_preloaded(tmp_path):
     (tmp_path / "a.py").write_text("import numpy as np\nfrom torch import nn\ndef f():\n    import scipy.linalg\n")
     (tmp_path / "b.py").write_text("def f(:\n")
     assert preload_for(tmp_path / "a.py", tmp_path / "b.py") == ["torch", "scipy"]
+
+
+@root_only
+def test_gradings_with_different_tmpdirs_never_share_a_uid(tmp_path):
+    """Parallel gradings must see each other's claims whatever their TMPDIR (else each one's
+    kill sweep ends the other's workers: a correct function 'killed by SIGKILL')."""
+    from autograder.sandbox import uids
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom autograder.sandbox import uids\n"
+         "uid, lock = uids.claim_uid()\nprint(uid, flush=True)\nsys.stdin.read()"],
+        env={**os.environ, "TMPDIR": str(tmp_path)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        held = int(holder.stdout.readline())
+        uid, lock = uids.claim_uid()
+        lock.close()
+        assert uid != held
+    finally:
+        holder.communicate("", timeout=30)

@@ -1,5 +1,8 @@
 """Run a student's module in a separate, limited process and talk to it with plain data.
 
 ``protocol`` encodes values without pickle, ``worker`` is the program that runs on the
-student side, and ``client`` starts, limits, calls and kills it from the trusted side.
+student side, and ``client`` starts, limits, calls and kills it from the trusted side,
+with ``uids`` (which sandbox user), ``isolation`` (namespaces and the command that makes
+them), ``cgroups`` (memory and process limits), ``sweep`` (what a uid leaves behind),
+``remote`` (stand-ins for the student's module and objects) and ``errors``.
 """

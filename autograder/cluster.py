@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import CourseError
-from .export import Entry
+from .export import Entry, files_of
 
 RETRIES = 1  # a task that raises is run once more; the scheduler retries lost workers itself
 MAX_SUBMISSION_BYTES = 20 * 2**20  # what one task carries: submissions are a few files
@@ -26,11 +26,9 @@ MAX_SUBMISSION_BYTES = 20 * 2**20  # what one task carries: submissions are a fe
 
 def _files_of(entry: Entry) -> dict[str, bytes]:
     """The submission as {relative path: bytes} (a lone file under its own name)."""
-    path = entry.path
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    found = {(p.name if p == path else p.relative_to(path).as_posix()): p.read_bytes() for p in files}
+    found = {name: p.read_bytes() for name, p in files_of(entry.path)}
     if sum(len(b) for b in found.values()) > MAX_SUBMISSION_BYTES:
-        raise CourseError(f"{path}: over {MAX_SUBMISSION_BYTES >> 20} MB, too large to send to the cluster")
+        raise CourseError(f"{entry.path}: over {MAX_SUBMISSION_BYTES >> 20} MB, too large to send to the cluster")
     return found
 
 

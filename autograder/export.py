@@ -106,11 +106,16 @@ def submissions_in(folder: Path) -> tuple[list[Entry], list[str]]:
     return entries, warnings
 
 
+def files_of(path: Path) -> list[tuple[str, Path]]:
+    """A submission's files as (name relative to the submission, path); a lone file by its name."""
+    if path.is_file():
+        return [(path.name, path)]
+    return [(p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*")) if p.is_file()]
+
+
 def content_hash(path: Path) -> str:
     """A fingerprint of a submission's files (names and bytes), to notice a changed upload."""
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for item in files:
-        name = item.name if item == path else item.relative_to(path).as_posix()
+    for name, item in files_of(path):
         digest.update(name.encode() + b"\0" + hashlib.sha256(item.read_bytes()).digest())
     return digest.hexdigest()[:16]

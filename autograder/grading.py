@@ -80,13 +80,10 @@ def grade_one(zip_path: Path, submission: Path, expected: str, timeout: float) -
         return json.loads(results.read_text())
 
 
-FAILED_NAME = "Autograder Error"
-
-
 def failed_results(reason: str) -> dict:
     """results.json for a submission the grading itself failed on (no line could be scored)."""
     return {"score": 0.0, "output": reason, "output_format": "text",
-            "tests": [{"name": FAILED_NAME, "score": 0.0, "max_score": 0.0, "status": "failed",
+            "tests": [{"name": "Autograder Error", "score": 0.0, "max_score": 0.0, "status": "failed",
                        "output": reason, "output_format": "text", "visibility": "visible"}]}
 
 
@@ -166,7 +163,6 @@ def grade_all(course: Course, a: Assignment, folder: Path, jobs: int = 2, csv_ou
     failures: list[str] = []
 
     def store(entry: Entry, results: dict, failed: bool = False) -> None:
-        failed = failed or any(t.get("name") == FAILED_NAME for t in results.get("tests", []))
         if failed:
             failures.append(entry.id)
         write_json(out_dir / f"{entry.id}.json", stamp(results, autograder, hashes[entry.id], failed))

@@ -4,7 +4,7 @@
 There is no speed-up to expect on one machine; the figure is the cluster path's overhead
 (task submission, sending the zip and submissions, results streaming back).
 
-Usage: COURSE_SANDBOX_UID=... python bench/cluster.py [--rounds N]
+Usage: COURSE_SANDBOX_UID=... python bench/cluster.py [--rounds N] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="copy the local run's results folder (gradebook, report) here")
     args = parser.parse_args()
     course = load_course()
     a = course.get("kmeans")
@@ -54,6 +55,8 @@ def main() -> None:
                           dashboard_address=None, silence_logs=50) as lc:
             for _ in range(args.rounds):
                 local.append(timed_grade_all(folder, "--jobs", "2"))
+                if args.keep:
+                    shutil.copytree(folder.parent / "export-results", args.keep, dirs_exist_ok=True)
                 dask.append(timed_grade_all(folder, "--cluster", lc.scheduler_address))
     best_local, best_dask = min(local), min(dask)
     print("| path | 8 submissions, best of", args.rounds, "| per submission |")

@@ -133,3 +133,21 @@ def test_a_worker_killed_mid_run_costs_nothing_and_each_submission_is_graded_onc
     assert _rows(csv_path) == local_rows
     assert writes == {f"{s}.json": 1 for s in ("alice.py", "bob.py", "carol", "eve.py")}
     client.wait_for_workers(2, timeout=120)  # the nanny restarted the killed worker
+
+
+def test_a_submission_whose_task_keeps_failing_is_reported_not_retried_forever(cluster, tmp_path):
+    from autograder.cluster import grade_on_cluster
+    from autograder.export import Entry
+
+    lc, _ = cluster
+    sub = tmp_path / "zed.py"
+    sub.write_text("x = 1\n")
+    (tmp_path / "fake.zip").write_bytes(b"not a zip")
+    stored = []
+    # A time limit of the wrong type makes the task raise on the worker, on every try.
+    grade_on_cluster(lc.scheduler_address, [Entry("zed.py", sub)], tmp_path / "fake.zip", "kmeans.py", "soon", 1,
+                     lambda e, res, failed=False: stored.append((e.id, res, failed)), False, "x")
+    assert len(stored) == 1
+    name, res, failed = stored[0]
+    assert name == "zed.py" and failed and res["score"] == 0
+    assert res["tests"][0]["output"].startswith("grading failed on the cluster: TypeError")

@@ -221,3 +221,13 @@ def test_report_opens_from_disk_in_headless_chromium_with_every_plot_shown(repor
     assert any("pass_rate.png" in e for e in page["errors"])
     assert [i["width"] for i in page["images"] if i["src"] == "pass_rate.png"] == [0]
     assert not re.search(r"https?://", report_page.read_text())  # nothing to fetch from the network
+
+
+def test_dask_is_imported_only_when_a_cluster_is_asked_for():
+    import subprocess
+    import sys
+
+    code = ("import sys, autograder.cli, autograder.grading; autograder.cli._parser().parse_args(['grade-all', 'k', "
+            "'d']); print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr

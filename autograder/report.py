@@ -19,6 +19,7 @@ from .gradebook import graded_lines
 WHOLE = {WRONG_FILE, EMPTY, NO_IMPORT, GRADER}  # causes that stop every line of a submission
 _FENCE = re.compile(r"^\s*`{3,}\w*\s*$")
 _MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>#|~])")
+_MD_NAME = re.compile(r"^`(\w+)`:")  # the test name as feedback.md_message writes it
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.IGNORECASE)
 _ARRAY = re.compile(r"\[[^\[\]]*\]")
 _SPACES = re.compile(r"\s+")
@@ -27,7 +28,8 @@ KEEP_LINES = 3  # test and property, the error, its first detail: enough to tell
 
 def normalise(message: str) -> str:
     """A failure message with its inputs blanked: numbers → N, innermost brackets → [...]."""
-    lines = [_MD_ESCAPE.sub(r"\1", ln) for ln in message.splitlines() if ln.strip() and not _FENCE.match(ln)]
+    lines = [_MD_NAME.sub(r"\1:", _MD_ESCAPE.sub(r"\1", ln)) for ln in message.splitlines()
+             if ln.strip() and not _FENCE.match(ln)]
     kept = []
     for line in lines[:KEEP_LINES]:
         line = _NUMBER.sub("N", line)

@@ -19,7 +19,7 @@ from .stubgen import stub_in_sync
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUPPORT = ("course_pytest.py", "helpers.py", "strategies.py", "probes.py")
-STUDENT_SKIP_REQUIREMENTS = ("otter-grader", "pydantic", "nbclient")
+STUDENT_SKIP_REQUIREMENTS = ("otter-grader", "pydantic", "nbclient", "dask", "distributed")
 
 
 def _files_under(folder: Path) -> list[Path]:

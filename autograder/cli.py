@@ -1,4 +1,4 @@
-"""The ``course`` command: build, grade, grade-all, check, demo, stubs, bugs."""
+"""The ``course`` command: build, grade, grade-all, diff, check, demo, stubs, bugs."""
 from __future__ import annotations
 
 import argparse
@@ -25,7 +25,12 @@ def _parser() -> argparse.ArgumentParser:
     ga.add_argument("folder", type=Path)
     ga.add_argument("--jobs", type=int, default=2)
     ga.add_argument("--csv", type=Path)
-    ga.add_argument("--force", action="store_true", help="regrade submissions that already have results")
+    ga.add_argument("--force", action="store_true", help="regrade every submission, even up-to-date ones")
+    ga.add_argument("--compare", type=Path, metavar="OLD.csv", help="print the changes against an older gradebook")
+    ga.add_argument("--cluster", metavar="ADDRESS", help="grade on a Dask cluster (scheduler address, tcp://HOST:PORT)")
+    df = sub.add_parser("diff", help="what changed between two gradebook CSVs (per student and in summary)")
+    df.add_argument("old", type=Path)
+    df.add_argument("new", type=Path)
     c = sub.add_parser("check", help="course.yml valid, solutions pass, stubs fail, stubs in sync, bugs caught")
     c.add_argument("assignments", nargs="*")
     c.add_argument("--jobs", type=int, default=2)
@@ -60,8 +65,14 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "grade-all":
         from .grading import grade_all
 
-        csv_path, rows = grade_all(course, course.get(args.assignment), args.folder, args.jobs, args.csv, args.force)
+        csv_path, rows = grade_all(course, course.get(args.assignment), args.folder, args.jobs, args.csv, args.force,
+                                   compare=args.compare, cluster=args.cluster)
         print(csv_path)
+        return 0
+    if args.command == "diff":
+        from .diff import diff_gradebooks, read_gradebook, render_diff
+
+        print(render_diff(diff_gradebooks(read_gradebook(args.old), read_gradebook(args.new))))
         return 0
     if args.command == "check":
         from .check import check

@@ -32,6 +32,15 @@ class TestSpec(_Strict):
     visibility: Literal["public", "hidden"]
     select: list[str] = Field(min_length=1)
     time_limit: float | None = Field(default=None, gt=0)
+    # For a hidden line: whether its real feedback is shown on Gradescope once the due date
+    # has passed (``after_due_date``) or never (the default). Public lines always show it.
+    reveal: Literal["never", "after_due_date"] | None = None
+
+    @model_validator(mode="after")
+    def _reveal_only_for_hidden(self) -> "TestSpec":
+        if self.reveal is not None and self.visibility != "hidden":
+            raise ValueError("reveal applies to hidden lines only (public feedback is always shown)")
+        return self
 
     @field_validator("select")
     @classmethod

@@ -27,6 +27,7 @@ from typing import Any
 import nbformat
 from otter.plugins import AbstractOtterPlugin
 
+from . import feedback
 from .runner import HIDDEN_MESSAGE, clean_text
 from .sandbox.client import FULL_ISOLATION, reap_orphans
 
@@ -54,24 +55,43 @@ class FinalResults:
         return self.payload
 
 
-def gradescope_results(report: dict, problem: str | None = None) -> dict:
-    """Gradescope's results.json built from a runner report (or from a problem with the submission)."""
+def _entries(t: dict, problem: str | None, reveal: str | None) -> list[dict]:
+    """Gradescope entries of one graded line: the line itself and, for a failed hidden line,
+    its real feedback in a zero-point entry that students see after the due date or never."""
+    cause = feedback.cause_of(t, problem)
+    passed = t["passed"] and not problem
+    message = problem or t["message"]
+    keep_hidden = t["visibility"] == "hidden" and not passed and not t.get("public_reason") and not problem
+    shown = (t.get("summary") or HIDDEN_MESSAGE) if keep_hidden else message
+    entry = {"name": t["name"], "score": 0.0 if problem else t["score"], "max_score": t["max_score"],
+             "status": "passed" if passed else "failed", "output": feedback.md_message(shown),
+             "output_format": "md", "visibility": "visible"}
+    if cause:  # for the gradebook's note; Gradescope stores extra_data without showing it
+        entry["extra_data"] = {"cause": cause, "reason": feedback.reason_line(message, cause)}
+    if not keep_hidden:
+        return [entry]
+    details = {"name": f"{t['name']} (details)", "score": 0.0, "max_score": 0.0, "status": "failed",
+               "output": feedback.md_message(message), "output_format": "md",
+               "visibility": "after_due_date" if reveal == "after_due_date" else "hidden",
+               "extra_data": {"details_of": t["name"]}}
+    return [entry, details]
+
+
+def gradescope_results(report: dict, problem: str | None = None, assignment: Any = None) -> dict:
+    """Gradescope's results.json built from a runner report (or from a problem with the submission).
+
+    ``assignment`` (from course.yml) gives each hidden line's ``reveal``.
+    """
+    reveal = {s.name: s.reveal for s in assignment.tests} if assignment is not None else {}
     tests = []
     for t in report.get("tests", []):
-        message = t["message"]
-        if t["visibility"] == "hidden" and not t["passed"] and not t.get("public_reason"):
-            message = HIDDEN_MESSAGE
-        if problem:
-            message = problem
-        tests.append({"name": t["name"], "score": 0.0 if problem else t["score"], "max_score": t["max_score"],
-                      "status": "passed" if t["passed"] and not problem else "failed",
-                      "output": message, "visibility": "visible"})
+        tests += _entries(t, problem, reveal.get(t["name"]))
     score = 0.0 if problem else report.get("score", 0.0)
-    header = problem or f"Score {score:g} / {report.get('max_score', 0):g}."
+    header = feedback.md_text(problem) if problem else feedback.score_words(report.get("tests", []))
     if not problem and report.get("isolation", FULL_ISOLATION) != FULL_ISOLATION:
-        header += f"\nNote: this grader could not fully isolate the submission ({report['isolation']})."
-    return {"score": score, "output": header, "visibility": "visible", "stdout_visibility": "hidden",
-            "tests": tests}
+        header += f"\n\nNote: this grader could not fully isolate the submission ({report['isolation']})."
+    return {"score": score, "output": header, "output_format": "md", "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": tests}
 
 
 def verdict(name: str) -> None:
@@ -122,12 +142,13 @@ class CoursePlugin(AbstractOtterPlugin):
                                  "passed": False, "message": problem} for t in assignment.tests]}
             report_path.write_text(json.dumps(report))
         self._report, self._problem = json.loads(report_path.read_text()), problem
+        self._assignment = assignment
 
     def before_execution(self, submission: Any) -> Any:
         return nbformat.v4.new_notebook()
 
     def after_grading(self, results: Any) -> None:
-        payload = gradescope_results(self._report, self._problem)
+        payload = gradescope_results(self._report, self._problem, self._assignment)
         disagree = [n for n, tf in results.results.items()
                     if any(t["name"] == n and abs(t["score"] - tf.score) > 1e-9 for t in self._report["tests"])]
         if disagree and not self._problem:

@@ -24,3 +24,22 @@ def run_course(*args: str, cwd: Path = REPO_ROOT, timeout: float = 1800) -> subp
 @pytest.fixture(scope="session")
 def course_cli():
     return run_course
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_results_json_is_valid(tmp_path_factory):
+    """After the session: every results.json the tests wrote follows Gradescope's specification."""
+    import json
+
+    from gradescope_schema import looks_like_results, validate
+
+    yield
+    problems = []
+    for path in sorted(tmp_path_factory.getbasetemp().rglob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if looks_like_results(data):
+            problems += [f"{path}: {p}" for p in validate(data)]
+    assert not problems, "results.json against Gradescope's specification:\n" + "\n".join(problems[:20])

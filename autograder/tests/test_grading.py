@@ -67,11 +67,32 @@ def test_one_wrong_function_costs_exactly_its_own_points(course_cli, course, tmp
     quantize_points = sum(t.points for t in a.tests if t.name in ("quantize_image", "hidden_quantize_ties"))
     assert res["score"] == a.total_points - quantize_points
     failed = {t["name"] for t in res["tests"] if t["status"] == "failed"}
-    assert failed == {"quantize_image", "hidden_quantize_ties"}
+    assert failed == {"quantize_image", "hidden_quantize_ties", "hidden_quantize_ties (details)"}
     hidden = next(t for t in res["tests"] if t["name"] == "hidden_quantize_ties")
     assert hidden["output"].startswith("Hidden test failed.") and "quantize" not in hidden["output"]
+    details = next(t for t in res["tests"] if t["name"] == "hidden_quantize_ties (details)")
+    assert details["visibility"] == "hidden" and details["max_score"] == 0 and "quantize" in details["output"]
     public = next(t for t in res["tests"] if t["name"] == "quantize_image")
     assert "expected" in public["output"] and "Failing test case" in public["output"]
+    # Markdown: the property as text, the counterexample and expected/actual in a code block, short.
+    assert res["output_format"] == "md" and public["output_format"] == "md"
+    head, block = public["output"].split("\n\n```text\n", 1)
+    assert "expected" not in head and "Failing test case" in block and block.endswith("\n```")
+    assert len(public["output"]) < 1500 and public["output"].count("\n") < 25
+    assert "Visible tests: 8 of 10 points." in res["output"] and "Hidden tests: 5 of 6 points" in res["output"]
+
+
+def test_grade_takes_a_wrongly_named_file_as_grade_all_does_and_names_a_shared_reason_once(course_cli, course,
+                                                                                           tmp_path):
+    path = tmp_path / "kmeans_mine.py"
+    path.write_text("def assign_clusters(data, centroids:\n    return 0\n")
+    proc = course_cli("grade", "kmeans", str(path), "--json", str(tmp_path / "res.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("note: kmeans_mine.py is graded as kmeans.py") == 1
+    assert proc.stdout.count("SyntaxError on line 1") == 1 and "Submit a file named" not in proc.stdout
+    assert "--- every failing line (11)" in proc.stdout
+    res = json.loads((tmp_path / "res.json").read_text())
+    assert res["score"] == 0 and all("SyntaxError" in t["output"] for t in res["tests"])
 
 
 def test_the_same_submission_gets_byte_identical_results(course_cli, course, tmp_path):

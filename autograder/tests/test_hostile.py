@@ -208,7 +208,8 @@ def test_hostile_submission(case: Case, gradings):
     if case.reason is not None:  # malformed: 0 with a one-line reason
         assert case.reason in results["output"] and "\n" not in results["output"].strip(), results["output"]
     else:  # a real grading: every graded line of course.yml, scored by the sandboxed run
-        assert [t["name"] for t in results["tests"]] == [t.name for t in KMEANS.tests]
+        lines = [t for t in results["tests"] if "details_of" not in t.get("extra_data", {})]  # not hidden details
+        assert [t["name"] for t in lines] == [t.name for t in KMEANS.tests]
         assert "could not fully isolate" not in results["output"], results["output"]
 
     limit = max(t.time_limit or KMEANS.time_limit or 60 for t in KMEANS.tests)

@@ -27,6 +27,7 @@ from typing import Any
 import nbformat
 from otter.plugins import AbstractOtterPlugin
 
+from .fallback import killed_reason
 from .runner import HIDDEN_MESSAGE, clean_text
 from .sandbox.client import FULL_ISOLATION, reap_orphans
 
@@ -68,10 +69,20 @@ def gradescope_results(report: dict, problem: str | None = None) -> dict:
                       "output": message, "visibility": "visible"})
     score = 0.0 if problem else report.get("score", 0.0)
     header = problem or f"Score {score:g} / {report.get('max_score', 0):g}."
-    if not problem and report.get("isolation", FULL_ISOLATION) != FULL_ISOLATION:
-        header += f"\nNote: this grader could not fully isolate the submission ({report['isolation']})."
+    note = isolation_note(report) if not problem else None
+    if note:  # for the course staff only: a 0-point entry that students never see
+        tests.append({"name": "Grader isolation", "score": 0.0, "max_score": 0.0, "output": note,
+                      "visibility": "hidden"})
     return {"score": score, "output": header, "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}
+
+
+def isolation_note(report: dict) -> str | None:
+    """The instructors' note when the sandbox ran with less isolation than intended (None when full)."""
+    isolation = report.get("isolation", FULL_ISOLATION)
+    if isolation == FULL_ISOLATION:
+        return None
+    return f"Note: this grader could not fully isolate the submission ({isolation})."
 
 
 def verdict(name: str) -> None:
@@ -134,6 +145,9 @@ class CoursePlugin(AbstractOtterPlugin):
             payload["tests"].append({"name": "Grader consistency", "status": "failed", "visibility": "hidden",
                                      "output": f"otter's kernel disagreed with the trusted report on {disagree}"})
         results.to_gradescope_dict = FinalResults(payload)
+        note = isolation_note(self._report)
+        if note:
+            print(note)  # stdout: instructors see it (stdout_visibility hidden), students do not
 
 
 def _load_bundle_course(bundle: Path):
@@ -157,6 +171,8 @@ def _run_trusted_runner(bundle: Path, assignment_id: str, submission: Path, repo
         return f"Grading took longer than {budget:.0f} s and was stopped: 0 points."
     finally:
         reap_orphans()
+    if proc.returncode < 0:  # killed by a signal: the out-of-memory killer's SIGKILL, usually
+        return killed_reason(-proc.returncode)
     if proc.returncode != 0 or not report.is_file():
         last = (proc.stderr.strip().splitlines() or ["no report"])[-1]
         return "The grader failed on this submission: " + clean_text(last, 300)

@@ -84,8 +84,14 @@ def otter_test_file(a: Assignment, spec) -> str:
     )
 
 
+def otter_config(a: Assignment) -> dict:
+    """otter_config.json of ``a``'s autograder: the course plugin grades, otter writes results.json."""
+    return {"lang": "python", "logo": False, "print_summary": False, "print_score": False,
+            "plugins": [{"autograder.otter_plugin.CoursePlugin": {"assignment": a.id}}]}
+
+
 @contextmanager
-def _lean_templates(course: Course) -> Iterator[None]:
+def lean_templates(course: Course) -> Iterator[None]:
     """Put the course's setup.sh/run_autograder in front of otter's templates, with the course's values."""
     from jinja2 import ChoiceLoader, FileSystemLoader
     from otter import generate
@@ -123,14 +129,12 @@ def build_autograder(course: Course, a: Assignment, out: Path) -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
         (work / "course" / "FINGERPRINT").write_text(_fingerprint_of(course, a))
-        config = {"lang": "python", "logo": False, "print_summary": False, "print_score": False,
-                  "plugins": [{"autograder.otter_plugin.CoursePlugin": {"assignment": a.id}}]}
-        (work / "otter_config.json").write_text(json.dumps(config, indent=2))
+        (work / "otter_config.json").write_text(json.dumps(otter_config(a), indent=2))
         (work / "requirements.txt").write_text(requirements)
         cwd = os.getcwd()
         os.chdir(work)
         try:
-            with _lean_templates(course):
+            with lean_templates(course):
                 otter_generate(tests_dir="tests", output_path=str(target), config="otter_config.json",
                                requirements="requirements.txt", files=["course"])
         finally:

@@ -53,12 +53,16 @@ def memory_limit_bytes(proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path
     return min(limits) if limits else None
 
 
-def killed_reason(signum: int | None = signal.SIGKILL, limit: int | None = None) -> str:
+def out_of_memory_reason(limit: int | None) -> str:
+    """The student's one line when the grader ran out of memory under ``limit`` bytes (None: unknown)."""
+    shown = f"limit {limit // 2**20} MB" if limit else "limit unknown"
+    return f"The autograder ran out of memory ({shown}); your course staff can raise it."
+
+
+def killed_reason(signum: int = signal.SIGKILL) -> str:
     """One line for a grader stopped by ``signum``: SIGKILL is how the kernel ends a process out of memory."""
-    if signum in (None, signal.SIGKILL):
-        limit = memory_limit_bytes() if limit is None else limit
-        shown = f"limit {limit // 2**20} MB" if limit else "limit unknown"
-        return f"The autograder ran out of memory ({shown}); your course staff can raise it."
+    if signum == signal.SIGKILL:
+        return out_of_memory_reason(memory_limit_bytes())
     try:
         name = signal.Signals(signum).name
     except ValueError:

@@ -24,3 +24,12 @@ def run_course(*args: str, cwd: Path = REPO_ROOT, timeout: float = 1800) -> subp
 @pytest.fixture(scope="session")
 def course_cli():
     return run_course
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """Both zips of every assignment, built once per session with `course build --out DIR`."""
+    out = tmp_path_factory.mktemp("dist")
+    proc = run_course("build", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out

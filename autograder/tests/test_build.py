@@ -10,6 +10,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autograder.build import public_test_files
 from autograder.config import REPO_ROOT, load_course
@@ -20,14 +21,6 @@ ASSIGNMENTS = [a.id for a in COURSE.assignments]
 # Imports a handout may leave out: opt-in paths the notebook does not take by default.
 OPTIONAL = {"cvae": {"torchvision"}}  # cvae_lab.load_mnist("torchvision"): the full MNIST, online
 GRADING_MODULES = ["runner.py", "otter_plugin.py", "config.py", "errors.py", "fallback.py", "sandbox"]
-
-
-@pytest.fixture(scope="module")
-def built(course_cli, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    proc = course_cli("build", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    return out
 
 
 def names_in(zip_path: Path) -> set[str]:
@@ -123,6 +116,23 @@ def test_an_unknown_or_unpinned_requirement_is_one_line(line, expected):
     with pytest.raises(CourseError) as err:
         pinned(["numpy", "nosuchpackage"], pins, "assignments[kmeans].requirements")
     assert str(err.value).startswith(expected) and "\n" not in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("where, value, expected", [
+    ("assignment", ["numpy==2.4.6"], "assignments[kmeans].requirements: 'numpy==2.4.6' is not a distribution name"),
+    ("assignment", ["numpy", "NumPy"], "assignments[kmeans].requirements: 'NumPy' is listed twice"),
+    ("defaults", ["otter-grader[grading]"], "defaults.requirements: 'otter-grader[grading]' is not a distribution"),
+    ("defaults", "numpy", "defaults.requirements: Input should be a valid list"),
+])
+def test_a_malformed_requirements_list_is_one_line_naming_the_field(where, value, expected):
+    from autograder.config import COURSE_FILE, parse_course
+    from autograder.errors import CourseError
+
+    data = yaml.safe_load(COURSE_FILE.read_text())
+    (data["assignments"][0] if where == "assignment" else data["defaults"])["requirements"] = value
+    with pytest.raises(CourseError) as err:
+        parse_course(yaml.safe_dump(data))
+    assert str(err.value).startswith(f"course.yml: {expected}"), str(err.value)
 
 
 def test_course_build_with_an_unknown_requirement_exits_2_with_one_line(course_cli, tmp_path):

@@ -106,9 +106,9 @@ def lean_templates(course: Course) -> Iterator[None]:
         generate.JINJA_ENV.globals.update(saved)
 
 
-def _fingerprint_of(course: Course, a: Assignment) -> str:
-    files = bundle_files(course, a)
-    return fingerprint({**files, ROOT_REQUIREMENTS: autograder_requirements_text(course, a).encode()})
+def _zip_fingerprint(files: dict[str, bytes], requirements: str) -> str:
+    """Fingerprint of an autograder zip's contents: its bundle and its root requirements.txt."""
+    return fingerprint({**files, ROOT_REQUIREMENTS: requirements.encode()})
 
 
 def build_autograder(course: Course, a: Assignment, out: Path) -> Path:
@@ -127,7 +127,7 @@ def build_autograder(course: Course, a: Assignment, out: Path) -> Path:
             dest = work / "course" / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
-        (work / "course" / "FINGERPRINT").write_text(_fingerprint_of(course, a))
+        (work / "course" / "FINGERPRINT").write_text(_zip_fingerprint(files, requirements))
         (work / "otter_config.json").write_text(json.dumps(otter_config(a), indent=2))
         (work / "requirements.txt").write_text(requirements)
         cwd = os.getcwd()
@@ -157,7 +157,7 @@ def autograder_zip(course: Course, a: Assignment, out: Path | None = None) -> Pa
     """The up-to-date autograder zip of ``a`` under ``out`` (default dist/<id>), rebuilt when stale."""
     out = Path(out or REPO_ROOT / "dist" / a.id)
     path = out / f"{a.id}-autograder.zip"
-    if zip_fingerprint(path) != _fingerprint_of(course, a):
+    if zip_fingerprint(path) != _zip_fingerprint(bundle_files(course, a), autograder_requirements_text(course, a)):
         out.mkdir(parents=True, exist_ok=True)
         build_autograder(course, a, out)
     return path

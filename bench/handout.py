@@ -11,7 +11,7 @@ deleted afterwards (the CUDA build of torch takes ~6 GB).
 pip takes packages from its configured indexes with no cache: on a machine whose index is
 a local mirror, the install time leaves out the download a student's network adds.
 
-Usage: python bench/handout.py [ID …] [--python /usr/bin/python3.11] [--pip-args "ARGS"]
+Usage: python bench/handout.py [ID …] [--python /usr/bin/python3.11] [--pip-args "ARGS"] [--torch-spec SPEC]
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.build import build_student  # noqa: E402
 from autograder.config import load_course  # noqa: E402
+from autograder.pins import is_torch  # noqa: E402
 
 
 def run(cmd: list[str], cwd: Path, venv: Path, timeout: float = 1800) -> subprocess.CompletedProcess:
@@ -53,11 +54,15 @@ def check(ok: bool, what: str, proc: subprocess.CompletedProcess | None = None) 
     return "ok" if ok else "FAILED"
 
 
-def try_handout(course, a, python: str, pip_args: list[str], tmp: Path) -> dict:
+def try_handout(course, a, python: str, pip_args: list[str], torch_spec: str, tmp: Path) -> dict:
     zip_path = build_student(course, a, tmp / "dist")
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(tmp / "unpacked")
     folder = tmp / "unpacked" / a.id  # the README's first command: cd ID
+    if torch_spec:  # a stand-in for the CPU-only torch the README's second recipe installs
+        reqs = folder / "requirements.txt"
+        reqs.write_text("".join(f"{torch_spec}\n" if is_torch(line) else f"{line}\n"
+                                for line in reqs.read_text().splitlines()))
     venv = tmp / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     start = time.perf_counter()
@@ -93,12 +98,14 @@ def main() -> int:
     parser.add_argument("assignments", nargs="*")
     parser.add_argument("--python", default="/usr/bin/python3.11")
     parser.add_argument("--pip-args", default="", help="extra pip install arguments, e.g. an index for torch")
+    parser.add_argument("--torch-spec", default="", help="install this instead of the pinned torch (torch==2.13.0: "
+                        "the CPU build on this machine's disk)")
     args = parser.parse_args()
     course = load_course()
     rows = []
     for a in course.select(args.assignments):
         with tempfile.TemporaryDirectory(prefix=f"handout-{a.id}-") as tmp:
-            rows.append(try_handout(course, a, args.python, shlex.split(args.pip_args), Path(tmp)))
+            rows.append(try_handout(course, a, args.python, shlex.split(args.pip_args), args.torch_spec, Path(tmp)))
         print(" | ".join(f"{k}: {v}" for k, v in rows[-1].items()), flush=True)
     load = Path("/proc/loadavg").read_text().split()[:3]
     print(f"\nload average {' '.join(load)}")

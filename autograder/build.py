@@ -179,7 +179,8 @@ def student_readme(course: Course, a: Assignment, requirements: list[str]) -> st
                                      (f"jupyter notebook {Path(a.notebook).name}", "see your result")]), "```", ""]
     if torch:
         lines += ["requirements.txt pins PyTorch's default build, which on Linux includes CUDA (several GB). "
-                  "Without an NVIDIA GPU, install the CPU-only build first (a few hundred MB), then the rest:", "",
+                  "Without an NVIDIA GPU, install the CPU-only build first (~1.6 GB in all instead of ~6 GB), "
+                  "then the rest:", "",
                   "```bash", f"pip install {' '.join(torch)} --index-url {course.defaults.torch_index}",
                   "pip install -r requirements.txt", "```", ""]
     lines += [f"Upload only `{a.submission}` to Gradescope. Your code is graded in a separate process with a time "

@@ -156,19 +156,27 @@ def loss_figure(losses: list[float], nelbo: float | None = None):
     return fig
 
 
+def _tile(images: np.ndarray, per_row: int, pad: int = 2) -> np.ndarray:
+    """Images (n, side, side) laid out ``per_row`` to a row on a white background, ``pad`` pixels apart."""
+    rows, side = -(-len(images) // per_row), images.shape[1]
+    grid = np.ones((pad + rows * (side + pad), pad + per_row * (side + pad)))
+    for i, image in enumerate(images):
+        top, left = pad + (i // per_row) * (side + pad), pad + (i % per_row) * (side + pad)
+        grid[top:top + side, left:left + side] = image
+    return grid
+
+
 def digit_grid(cvae: ModuleType, model, num_classes: int = 10, per_class: int = 10, seed: int = 0):
     """A grid of ``sample_digits``: row k holds ``per_class`` samples asked for label k."""
-    from torchvision.utils import make_grid
-
     torch.manual_seed(seed)
     labels = torch.arange(num_classes).repeat_interleave(per_class)
     model.eval()
     with torch.no_grad():
         images = torch.as_tensor(cvae.sample_digits(model, labels)).detach().float()
     side = int(math.isqrt(images.shape[1]))
-    grid = make_grid(images.reshape(-1, 1, side, side).clamp(0, 1), nrow=per_class, padding=2, pad_value=1.0)
+    grid = _tile(images.reshape(-1, side, side).clamp(0, 1).numpy(), per_class)
     fig, ax = plt.subplots(figsize=(0.55 * per_class + 0.6, 0.55 * num_classes))
-    ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", interpolation="nearest")
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_yticks([2 + (side + 2) * k + side / 2 for k in range(num_classes)], [str(k) for k in range(num_classes)])
     ax.set_xticks([])
     ax.set_ylabel("label asked for")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import zipfile
 from contextlib import contextmanager
@@ -15,11 +14,12 @@ import yaml
 
 from .config import REPO_ROOT, Assignment, Course
 from .errors import CourseError
+from .pins import TORCH_PACKAGES, autograder_requirements, handout_requirements, is_torch, requirements_text
 from .stubgen import stub_in_sync
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUPPORT = ("course_pytest.py", "helpers.py", "strategies.py", "probes.py")
-STUDENT_SKIP_REQUIREMENTS = ("otter-grader", "pydantic", "nbclient", "dask", "distributed")
+ROOT_REQUIREMENTS = "/requirements.txt"  # fingerprint key of the zip-root file (outside the bundle)
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -56,6 +56,11 @@ def bundle_files(course: Course, a: Assignment) -> dict[str, bytes]:
     return files
 
 
+def autograder_requirements_text(course: Course, a: Assignment) -> str:
+    """The autograder zip's requirements.txt: what every grader needs plus what ``a`` imports, pinned."""
+    return requirements_text(autograder_requirements(course, a), f"{a.id} autograder")
+
+
 def fingerprint(files: dict[str, bytes]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):
@@ -78,18 +83,32 @@ def otter_test_file(a: Assignment, spec) -> str:
     )
 
 
+def otter_config(a: Assignment) -> dict:
+    """otter_config.json of ``a``'s autograder: the course plugin grades, otter writes results.json."""
+    return {"lang": "python", "logo": False, "print_summary": False, "print_score": False,
+            "plugins": [{"autograder.otter_plugin.CoursePlugin": {"assignment": a.id}}]}
+
+
 @contextmanager
-def _lean_templates() -> Iterator[None]:
-    """Put the course's setup.sh/run_autograder in front of otter's templates."""
+def lean_templates(course: Course) -> Iterator[None]:
+    """Put the course's setup.sh/run_autograder in front of otter's templates, with the course's values."""
     from jinja2 import ChoiceLoader, FileSystemLoader
     from otter import generate
 
-    original = generate.JINJA_ENV.loader
+    original, saved = generate.JINJA_ENV.loader, dict(generate.JINJA_ENV.globals)
     generate.JINJA_ENV.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), original])
+    generate.JINJA_ENV.globals.update(torch_index=course.defaults.torch_index, torch_packages="|".join(TORCH_PACKAGES))
     try:
         yield
     finally:
         generate.JINJA_ENV.loader = original
+        generate.JINJA_ENV.globals.clear()
+        generate.JINJA_ENV.globals.update(saved)
+
+
+def _zip_fingerprint(files: dict[str, bytes], requirements: str) -> str:
+    """Fingerprint of an autograder zip's contents: its bundle and its root requirements.txt."""
+    return fingerprint({**files, ROOT_REQUIREMENTS: requirements.encode()})
 
 
 def build_autograder(course: Course, a: Assignment, out: Path) -> Path:
@@ -97,6 +116,7 @@ def build_autograder(course: Course, a: Assignment, out: Path) -> Path:
     from otter.generate import main as otter_generate
 
     files = bundle_files(course, a)
+    requirements = autograder_requirements_text(course, a)
     target = (out / f"{a.id}-autograder.zip").resolve()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -107,19 +127,20 @@ def build_autograder(course: Course, a: Assignment, out: Path) -> Path:
             dest = work / "course" / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
-        (work / "course" / "FINGERPRINT").write_text(fingerprint(files))
-        config = {"lang": "python", "logo": False, "print_summary": False, "print_score": False,
-                  "plugins": [{"autograder.otter_plugin.CoursePlugin": {"assignment": a.id}}]}
-        (work / "otter_config.json").write_text(json.dumps(config, indent=2))
-        shutil.copy(REPO_ROOT / "requirements.txt", work / "requirements.txt")
+        (work / "course" / "FINGERPRINT").write_text(_zip_fingerprint(files, requirements))
+        (work / "otter_config.json").write_text(json.dumps(otter_config(a), indent=2))
+        (work / "requirements.txt").write_text(requirements)
         cwd = os.getcwd()
         os.chdir(work)
         try:
-            with _lean_templates():
+            with lean_templates(course):
                 otter_generate(tests_dir="tests", output_path=str(target), config="otter_config.json",
                                requirements="requirements.txt", files=["course"])
         finally:
             os.chdir(cwd)
+    # otter puts the requirements only into environment.yml; the course's setup.sh reads this file.
+    with zipfile.ZipFile(target, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("requirements.txt", requirements)
     return target
 
 
@@ -136,20 +157,35 @@ def autograder_zip(course: Course, a: Assignment, out: Path | None = None) -> Pa
     """The up-to-date autograder zip of ``a`` under ``out`` (default dist/<id>), rebuilt when stale."""
     out = Path(out or REPO_ROOT / "dist" / a.id)
     path = out / f"{a.id}-autograder.zip"
-    if zip_fingerprint(path) != fingerprint(bundle_files(course, a)):
+    if zip_fingerprint(path) != _zip_fingerprint(bundle_files(course, a), autograder_requirements_text(course, a)):
         out.mkdir(parents=True, exist_ok=True)
         build_autograder(course, a, out)
     return path
 
 
-def student_readme(course: Course, a: Assignment) -> str:
+def _commented(commands: list[tuple[str, str]]) -> list[str]:
+    width = max(len(c) for c, _ in commands)
+    return [f"{c:<{width}}  # {why}" for c, why in commands]
+
+
+def student_readme(course: Course, a: Assignment, requirements: list[str]) -> str:
+    """The handout's README: how to install, test and see the result, and what each part is worth."""
+    torch = [line for line in requirements if is_torch(line)]
     lines = [f"# {a.title}", "",
              f"Fill in every TODO in `{a.submission}` (keep the function names and signatures), then:", "",
-             "```bash", "pip install -r requirements.txt   # once", "pytest                            # public tests on your file",
-             f"jupyter notebook {Path(a.notebook).name}   # see your result", "```", "",
-             f"Upload only `{a.submission}` to Gradescope. Your code is graded in a separate process with a time "
-             "limit per test; printing is not shown.", "", "## Points", "",
-             "| part | points | tests |", "|---|---|---|"]
+             "```bash", *_commented([(f"cd {a.id}", "the folder this zip unpacks to"),
+                                     ("pip install -r requirements.txt", "once (in a virtual environment, ideally)"),
+                                     ("pytest", "the public tests, on your file"),
+                                     (f"jupyter notebook {Path(a.notebook).name}", "see your result")]), "```", ""]
+    if torch:
+        lines += ["requirements.txt pins PyTorch's default build, which on Linux includes CUDA (several GB). "
+                  "Without an NVIDIA GPU, install the CPU-only build first (~1.6 GB in all instead of ~6 GB), "
+                  "then the rest:", "",
+                  "```bash", f"pip install {' '.join(torch)} --index-url {course.defaults.torch_index}",
+                  "pip install -r requirements.txt", "```", ""]
+    lines += [f"Upload only `{a.submission}` to Gradescope. Your code is graded in a separate process with a time "
+              "limit per test; printing is not shown.", "", "## Points", "",
+              "| part | points | tests |", "|---|---|---|"]
     for t in a.tests:
         where = "public (in tests/)" if t.visibility == "public" else "hidden"
         lines.append(f"| {t.name} | {t.points:g} | {where} |")
@@ -164,17 +200,16 @@ def build_student(course: Course, a: Assignment, out: Path) -> Path:
     for path in (a.lab_path, a.notebook_path, a.stub_path):
         if not path.is_file():
             raise CourseError(f"{path.relative_to(REPO_ROOT)}: file not found (needed by the {a.id} handout)")
-    root = a.id
+    root = a.id  # the zip unpacks to one folder; the README starts with `cd <id>`
+    requirements = handout_requirements(course, a)
     entries: dict[str, bytes] = {
         f"{root}/{a.submission}": a.stub_path.read_bytes(),
         f"{root}/{a.lab_path.name}": a.lab_path.read_bytes(),
         f"{root}/labkit.py": (REPO_ROOT / "assignments" / "labkit.py").read_bytes(),
         f"{root}/{Path(a.notebook).name}": a.notebook_path.read_bytes(),
-        f"{root}/README.md": student_readme(course, a).encode(),
+        f"{root}/README.md": student_readme(course, a, requirements).encode(),
         f"{root}/pytest.ini": b"[pytest]\npythonpath = tests\naddopts = -p course_pytest -p no:cacheprovider --tb=short\ntestpaths = tests\n",
-        f"{root}/requirements.txt": "".join(
-            line + "\n" for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
-            if line.strip() and not line.startswith(STUDENT_SKIP_REQUIREMENTS)).encode(),
+        f"{root}/requirements.txt": requirements_text(requirements, f"{a.id}: what the handout needs").encode(),
     }
     for path in public_test_files(a):
         entries[f"{root}/{path.relative_to(REPO_ROOT).as_posix()}"] = path.read_bytes()

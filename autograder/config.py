@@ -18,6 +18,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 COURSE_FILE = REPO_ROOT / "course.yml"
 
 _IDENT = r"^[a-z][a-z0-9_]*$"
+# A distribution name as pip spells it (PEP 508); extras and pins come from requirements.txt.
+_DISTRIBUTION = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+def _distribution_names(value: list[str]) -> list[str]:
+    """Check a ``requirements`` list: bare distribution names, each once."""
+    seen: set[str] = set()
+    for name in value:
+        if not _DISTRIBUTION.match(name):
+            raise ValueError(f"{name!r} is not a distribution name (write the bare name: its pin comes from "
+                             "requirements.txt)")
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            raise ValueError(f"{name!r} is listed twice")
+        seen.add(key)
+    return value
 
 
 class _Strict(BaseModel):
@@ -57,6 +73,11 @@ class Defaults(_Strict):
     time_limit: float = Field(default=60, gt=0)
     memory_limit_mb: int = Field(default=2048, ge=256)
     max_examples: int = Field(default=25, ge=1)
+    requirements: list[str] = Field(default_factory=list)          # what every autograder installs
+    student_requirements: list[str] = Field(default_factory=list)  # what every handout adds (pytest, notebook)
+    torch_index: str = Field(default="https://download.pytorch.org/whl/cpu", pattern=r"^(https?|file)://\S+$")
+
+    _names = field_validator("requirements", "student_requirements")(_distribution_names)
 
 
 class Assignment(_Strict):
@@ -69,7 +90,10 @@ class Assignment(_Strict):
     data: list[str] = Field(default_factory=list)
     time_limit: float | None = Field(default=None, gt=0)
     memory_limit_mb: int | None = Field(default=None, ge=256)
+    requirements: list[str] = Field(default_factory=list)  # distributions its code imports
     tests: list[TestSpec] = Field(min_length=1)
+
+    _names = field_validator("requirements")(_distribution_names)
 
     @model_validator(mode="after")
     def _unique_test_names(self) -> "Assignment":

@@ -28,6 +28,7 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 
 from . import feedback
+from .fallback import killed_reason
 from .runner import HIDDEN_MESSAGE, clean_text
 from .sandbox.client import FULL_ISOLATION, reap_orphans
 
@@ -88,10 +89,20 @@ def gradescope_results(report: dict, problem: str | None = None, assignment: Any
         tests += _entries(t, problem, reveal.get(t["name"]))
     score = 0.0 if problem else report.get("score", 0.0)
     header = feedback.md_text(problem) if problem else feedback.score_words(report.get("tests", []))
-    if not problem and report.get("isolation", FULL_ISOLATION) != FULL_ISOLATION:
-        header += f"\n\nNote: this grader could not fully isolate the submission ({report['isolation']})."
+    note = isolation_note(report) if not problem else None
+    if note:  # for the course staff only: a 0-point entry that students never see
+        tests.append({"name": "Grader isolation", "score": 0.0, "max_score": 0.0, "status": "passed",
+                      "output": note, "visibility": "hidden"})
     return {"score": score, "output": header, "output_format": "md", "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}
+
+
+def isolation_note(report: dict) -> str | None:
+    """The instructors' note when the sandbox ran with less isolation than intended (None when full)."""
+    isolation = report.get("isolation", FULL_ISOLATION)
+    if isolation == FULL_ISOLATION:
+        return None
+    return f"Note: this grader could not fully isolate the submission ({isolation})."
 
 
 def verdict(name: str) -> None:
@@ -155,6 +166,9 @@ class CoursePlugin(AbstractOtterPlugin):
             payload["tests"].append({"name": "Grader consistency", "status": "failed", "visibility": "hidden",
                                      "output": f"otter's kernel disagreed with the trusted report on {disagree}"})
         results.to_gradescope_dict = FinalResults(payload)
+        note = isolation_note(self._report)
+        if note:
+            print(note)  # stdout: instructors see it (stdout_visibility hidden), students do not
 
 
 def _load_bundle_course(bundle: Path):
@@ -178,6 +192,8 @@ def _run_trusted_runner(bundle: Path, assignment_id: str, submission: Path, repo
         return f"Grading took longer than {budget:.0f} s and was stopped: 0 points."
     finally:
         reap_orphans()
+    if proc.returncode < 0:  # killed by a signal: the out-of-memory killer's SIGKILL, usually
+        return killed_reason(-proc.returncode)
     if proc.returncode != 0 or not report.is_file():
         last = (proc.stderr.strip().splitlines() or ["no report"])[-1]
         return "The grader failed on this submission: " + clean_text(last, 300)

@@ -43,3 +43,12 @@ def every_results_json_is_valid(tmp_path_factory):
         if looks_like_results(data):
             problems += [f"{path}: {p}" for p in validate(data)]
     assert not problems, "results.json against Gradescope's specification:\n" + "\n".join(problems[:20])
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """Both zips of every assignment, built once per session with `course build --out DIR`."""
+    out = tmp_path_factory.mktemp("dist")
+    proc = run_course("build", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out

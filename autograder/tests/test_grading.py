@@ -13,14 +13,6 @@ from autograder.config import load_course
 ASSIGNMENTS = [a.id for a in load_course().assignments]
 
 
-@pytest.fixture(scope="module")
-def built(course_cli, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    proc = course_cli("build", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
 def grade(course_cli, assignment: str, submission: Path, out: Path) -> dict:
     proc = course_cli("grade", assignment, str(submission), "--json", str(out))
     assert proc.returncode == 0, proc.stderr

@@ -32,7 +32,7 @@ def test_the_isolation_note_is_for_the_course_staff_only(capsys):
     assert "separate user, no network namespace" in staff[0]["output"]
     assert results["score"] == KMEANS.total_points and results["stdout_visibility"] == "hidden"
     plugin = CoursePlugin("kmeans.py", {}, {"assignment": "kmeans"})
-    plugin._report, plugin._problem = report("separate user, no network namespace"), None
+    plugin._report, plugin._problem, plugin._assignment = report("separate user, no network namespace"), None, KMEANS
     plugin.after_grading(types.SimpleNamespace(results={}))
     assert "could not fully isolate the submission (separate user, no network namespace)" in capsys.readouterr().out
 

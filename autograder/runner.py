@@ -19,20 +19,12 @@ from pathlib import Path
 
 from .config import Assignment, Course, TestSpec, load_course
 from .errors import CourseError
+from .feedback_text import after_first_line, clean_text, one_line, quoted
+from .selflimit import limit_trusted_memory
 from .sandbox.client import GradingAbort, Limits, RemoteModule, Sandbox, StudentError, TimeLimit
 
 HIDDEN_MESSAGE = "Hidden test failed. Its details are not shown; re-read the specification of this part."
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-# Control characters (but tab and newline) and bidirectional overrides: nothing a student's
-# exception message carries may garble the feedback or the results file.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(text: str, limit: int = 3000) -> str:
-    """``text`` as safe feedback: valid UTF-8, no control characters, at most ``limit`` characters."""
-    cut = len(text) > limit
-    text = _UNPRINTABLE.sub("", text[:limit].encode("utf-8", "replace").decode("utf-8"))
-    return text + "\n…" if cut else text
 
 
 def spec_dir(root: Path, assignment: Assignment, spec: TestSpec) -> Path:
@@ -56,8 +48,10 @@ def describe_failure(item, excinfo) -> str:
     exc = excinfo.value
     doc = _first_line(getattr(getattr(item, "function", None), "__doc__", None))
     lines = [f"{item.name}: {doc}" if doc else item.name]
-    if isinstance(exc, (GradingAbort, StudentError)):
-        lines.append(str(exc))
+    if isinstance(exc, StudentError):
+        lines.append(student_error_text(exc))
+    elif isinstance(exc, GradingAbort):  # grader text that may end in the student's (an import failure)
+        lines.append(after_first_line(str(exc)))
     elif isinstance(exc, AssertionError):
         lines.append(str(exc) or "assertion failed")
     else:
@@ -66,6 +60,17 @@ def describe_failure(item, excinfo) -> str:
         kept = [ln for ln in str(note).splitlines() if not re.match(r"\s*(self|impl)=", ln)]
         lines.append("\n".join(kept))
     return clean_text(_ADDRESS.sub("", "\n".join(line.rstrip() for line in lines if line)))
+
+
+def student_error_text(exc: StudentError) -> str:
+    """``where raised Type: message`` and the student's frames, the student's text set apart:
+    the type on the grader's line, the message's further lines and the frames indented."""
+    where = str(exc).split(" raised ", 1)[0]
+    first, _, rest = clean_text(exc.detail).partition("\n")
+    line = f"{where} raised {one_line(exc.type_name)}" + (f": {first}" if first.strip() else "")
+    body = [quoted(rest)] if rest.strip() else []
+    body += [quoted(t, 300) for t in exc.trace]
+    return "\n".join([line, *body])
 
 
 class GradingPlugin:
@@ -169,8 +174,9 @@ def grade(root: Path, assignment_id: str, submission: Path) -> dict:
     if not status.get("imported"):
         # Nothing can run: one reason, shown on every line (hidden ones too: it is about the student's file).
         box.close()
-        reason = f"{assignment.submission} could not be imported: {status.get('type')}: {status.get('message')}"
-        return build_report(assignment, plugin, box.isolation, clean_text(reason, 1000), import_failed=True)
+        reason = (f"{assignment.submission} could not be imported: {one_line(status.get('type'))}: "
+                  f"{status.get('message')}")
+        return build_report(assignment, plugin, box.isolation, after_first_line(reason, 1000), import_failed=True)
     # pytest resolves arguments against the working directory, so pass absolute node ids.
     args = [str(root / nid) for s in assignment.tests for nid in node_ids(root, assignment, s)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--submission", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON report")
     args = parser.parse_args(argv)
+    limit_trusted_memory()
     try:
         report = grade(args.root.resolve(), args.assignment, args.submission.resolve())
     except CourseError as exc:

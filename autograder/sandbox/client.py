@@ -281,7 +281,7 @@ class Sandbox:
             (length,) = struct.unpack(">Q", self._read(8))
             if length > MAX_REPLY:
                 raise protocol.ProtocolError("reply too large")
-            reply = protocol.decode(self._read(length))
+            reply = protocol.decode(self._read(length), deadline=self.deadline)
         except TimeoutError:
             self.restart()
             raise TimeLimit(f"{what} did not finish within the time limit (killed)") from None

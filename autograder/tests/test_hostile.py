@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import re
 import subprocess
 import sys
 import threading
@@ -107,10 +108,6 @@ CASES = [
     Case("22_fake_score.py", HONEST_BUT_LOSS),
     Case("23_pid_visibility.py", HONEST_BUT_LOSS),
 ]
-# Cases the trusted side (protocol, runner, feedback: branch h-sec2) cannot pass alone: they need
-# the worker's namespaces, sweep, IPC/key cleanup and memory cgroup (issue 12, branch h-sec1).
-NEEDS_SANDBOX_FIXES = {"16_zombie_leader.py", "17_sysv_ipc.py", "18_keyring.py", "21_shared_memory.py",
-                       "23_pid_visibility.py"}
 BIG_CAGE_MB = 3000  # gradings with a cage above this run one at a time
 # Each case's gradings (the hostile one, then the reference) start their uid search at a base of
 # their own, so the reference gets the uid the hostile grading just had (or the next one, if the
@@ -304,15 +301,16 @@ _INVISIBLE = {"Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
 
 
 def check_feedback(results: dict) -> None:
-    """Every line a student sees is readable, and only the grader's header starts with "Score"."""
-    header = f"Score {results['score']:g} / {KMEANS.total_points:g}."
+    """Every line a student sees is readable, and only the grader's header states a score."""
+    header = f"You scored **{results['score']:g} of {KMEANS.total_points:g}** points."
     outputs = [str(results.get("output", ""))] + [str(t.get("output", "")) for t in results["tests"]]
     for text in outputs:
         bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in _INVISIBLE
                       or unicodedata.category(c) == "Cc" and c not in "\t\n"})
         assert bad == [], f"invisible or line-breaking characters in feedback: {bad}"
         assert "\n\n\n" not in text, "runs of blank lines in feedback"
-    fakes = [ln for text in outputs for ln in text.splitlines() if ln.startswith("Score") and ln != header]
+    fakes = [ln for text in outputs for ln in text.splitlines()
+             if re.match(r"[*_ ]*(Score|You scored)", ln) and ln != header]
     assert fakes == [], f"lines that pose as the grader's score line: {fakes}"
 
 

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from .bugs import load_bugs
 from .config import REPO_ROOT, Assignment, Course
+from .mutants import generate, report, run_mutants
 from .nulls import KINDS, null_source
+
+# Mutants per assignment that `course check` runs (a fixed sample, seed 0): what fits CI's time
+# (see BENCHMARKS.md, "Mutation testing"); `course mutants ID` runs them all.
+CHECK_MUTANTS = 6
 from .stubgen import stub_in_sync
 
 
@@ -85,6 +90,10 @@ def check_assignment(a: Assignment, jobs: int = 2) -> tuple[list[str], list[str]
     graded = {c["test"] for t in sol["tests"] for c in t["checks"]}
     for node in sorted(collected_tests(a) - graded):
         problems.append(f"{a.id}: {node} is not selected by any course.yml test line")
+    mutant_lines, unexplained = report(a, run_mutants(a, CHECK_MUTANTS, jobs), len(generate(a.solution_path.read_text())))
+    lines += mutant_lines
+    problems += [f"{a.id}: mutant {m} survives every test (a gap in the tests, or list it in autograder/{a.id}/mutants.yml "
+                 f"with the reason it is equivalent)" for m in unexplained]
     lines.append(f"{'bug':<42} {'score':>9}  caught by")
     for name, rep in reports.items():
         if not name.startswith("bug:"):

@@ -369,6 +369,16 @@ class TestSampleDigits:
         check(np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all(),
               f"sample_digits should return values in [0, 1], got {fmt(out)}")
 
+    @settings(max_examples=5)
+    @given(seeds)
+    def test_each_row_is_a_new_draw(self, impl, seed):
+        """sample_digits(model, [k] * 8) draws a new z per row: the 8 images are not all the same."""
+        model = build(impl, SMALL, seed)
+        seed_all(impl, seed)
+        labels = torch.full((8,), seed % 10, dtype=torch.int64)
+        out = check_shape(impl.sample_digits(model, labels), (8, 64), "sample_digits(model, labels)").astype(np.float64)
+        check(np.ptp(out, axis=0).max() > 0, f"the 8 samples for label {seed % 10} are identical: {fmt(out[0])}")
+
     @settings(max_examples=10)
     @given(seeds)
     def test_samples_follow_the_decoder_under_the_prior(self, impl, seed):

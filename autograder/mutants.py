@@ -219,6 +219,7 @@ def run_mutant(a: Assignment, mutant: Mutant, workdir: Path, timeout: float = 30
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(mutant.source)
     args = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:warnings",
+            "-p", "course_pytest", "-p", "autograder.mutants_pytest",
             "--impl", str(path), str(a.public_dir), str(a.hidden_dir)]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
     start = time.monotonic()
@@ -240,12 +241,35 @@ def sample(mutants: list[Mutant], max_count: int | None, seed: int) -> list[Muta
 
 
 def run_mutants(a: Assignment, max_count: int | None = None, jobs: int = 2, seed: int = 0,
-                timeout: float = 300) -> list[tuple[Mutant, str, float]]:
-    """Run a sample of ``a``'s mutants; return (mutant, outcome, seconds) in file order."""
-    chosen = sample(generate(a.solution_path.read_text(), a.submission), max_count, seed)
+                timeout: float | None = None, progress: bool = False) -> list[tuple[Mutant, str, float]]:
+    """Run a sample of ``a``'s mutants; return (mutant, outcome, seconds) in file order.
+
+    The solution runs first, the same way: it must pass, and unless ``timeout`` is given a
+    mutant may take 5 times as long as it did (at least 60 s) before it counts as killed by
+    its slowness (grading's per-test limits would stop it too), so a busy machine does not
+    turn slow survivors into kills.
+    """
+    source = a.solution_path.read_text()
+    chosen = sample(generate(source, a.submission), max_count, seed)
+    with tempfile.TemporaryDirectory(prefix=f"mutants-{a.id}-") as tmp:
+        outcome, secs = run_mutant(a, Mutant("solution", "the solution itself", source, ""), Path(tmp), timeout or 1800)
+    if outcome != "survived":
+        raise CourseError(f"mutants: the {a.id} solution does not pass its own tests ({outcome})")
+    limit = timeout or max(60.0, 5 * secs)
+    if progress:
+        print(f"  solution: {secs:.0f} s; a mutant is stopped after {limit:.0f} s", file=sys.stderr, flush=True)
+    done = []
+
+    def one(m: Mutant) -> tuple[str, float]:
+        outcome, secs = run_mutant(a, m, Path(tmp), limit)
+        done.append(m.id)
+        if progress:  # a long run shows where it is
+            print(f"  [{len(done)}/{len(chosen)}] {m.id}: {outcome} ({secs:.0f} s)", file=sys.stderr, flush=True)
+        return outcome, secs
+
     with tempfile.TemporaryDirectory(prefix=f"mutants-{a.id}-") as tmp:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = list(pool.map(lambda m: run_mutant(a, m, Path(tmp), timeout), chosen))
+            results = list(pool.map(one, chosen))
     return [(m, outcome, secs) for m, (outcome, secs) in zip(chosen, results)]
 
 

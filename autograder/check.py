@@ -16,6 +16,12 @@ from pathlib import Path
 
 from .bugs import load_bugs
 from .config import REPO_ROOT, Assignment, Course
+from .mutants import generate, report, run_mutants
+from .nulls import KINDS, null_source
+
+# Mutants per assignment that `course check` runs (a fixed sample, seed 0): what fits CI's time
+# (see BENCHMARKS.md, "Mutation testing"); `course mutants ID` runs them all.
+CHECK_MUTANTS = 6
 from .stubgen import stub_in_sync
 
 
@@ -59,6 +65,11 @@ def check_assignment(a: Assignment, jobs: int = 2) -> tuple[list[str], list[str]
             path.parent.mkdir()
             path.write_text(bug.source)
             subs[f"bug:{bug.name}"] = path
+        for kind in KINDS:
+            path = Path(tmp) / f"null-{kind}" / a.submission
+            path.parent.mkdir()
+            path.write_text(null_source(a.solution_path, kind))
+            subs[f"null:{kind}"] = path
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             reports = dict(zip(subs, pool.map(lambda p: run_report(a, p), subs.values())))
     sol, stub = reports["solution"], reports["stub"]
@@ -70,9 +81,19 @@ def check_assignment(a: Assignment, jobs: int = 2) -> tuple[list[str], list[str]
         survivors = [c["test"] for c in t["checks"] if c["passed"]]
         if survivors:
             problems.append(f"{a.id}: the stub passes {survivors[0]} (a check that cannot fail on unwritten code)")
+    lines.append("null submissions (no work): " + ", ".join(
+        f"{name[5:]} {rep['score']:g}/{rep['max_score']:g}" for name, rep in reports.items() if name.startswith("null:")))
+    for name, rep in reports.items():
+        passed = [t["name"] for t in rep["tests"] if name.startswith("null:") and t["passed"]]
+        if passed:
+            problems.append(f"{a.id}: the {name[5:]} null submission (does no work) passes {', '.join(passed)}")
     graded = {c["test"] for t in sol["tests"] for c in t["checks"]}
     for node in sorted(collected_tests(a) - graded):
         problems.append(f"{a.id}: {node} is not selected by any course.yml test line")
+    mutant_lines, unexplained = report(a, run_mutants(a, CHECK_MUTANTS, jobs), len(generate(a.solution_path.read_text())))
+    lines += mutant_lines
+    problems += [f"{a.id}: mutant {m} survives every test (a gap in the tests, or list it in autograder/{a.id}/mutants.yml "
+                 f"with the reason it is equivalent)" for m in unexplained]
     lines.append(f"{'bug':<42} {'score':>9}  caught by")
     for name, rep in reports.items():
         if not name.startswith("bug:"):

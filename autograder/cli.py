@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stubs", help="regenerate assignments/<file> from solutions/<file>")
     s.add_argument("assignments", nargs="*")
     s.add_argument("--check", action="store_true", help="only report stubs that are out of date")
+    m = sub.add_parser("mutants", help="mutation testing of the solution regions: killed / survived, diffs of survivors")
+    m.add_argument("assignment")
+    m.add_argument("--max", type=int, default=None, help="run a fixed sample of at most N mutants")
+    m.add_argument("--jobs", type=int, default=2)
+    m.add_argument("--seed", type=int, default=0, help="which sample --max takes")
+    m.add_argument("--timeout", type=float, default=None, help="seconds per mutant before it counts as killed (default: 5x the solution's time, at least 60)")
     bg = sub.add_parser("bugs", help="write the bug catalogue as full submission files")
     bg.add_argument("assignment")
     bg.add_argument("--out", type=Path, default=Path("bugs"))
@@ -102,6 +108,16 @@ def run(argv: list[str] | None = None) -> int:
             print(f"out of date: {', '.join(stale)}")
             return 1
         return 0
+    if args.command == "mutants":
+        from .mutants import generate, report, run_mutants
+
+        a = course.get(args.assignment)
+        if args.max is not None and args.max < 1:
+            raise CourseError(f"mutants: --max must be at least 1 (got {args.max})")
+        total = len(generate(a.solution_path.read_text(), a.submission))
+        lines, unexplained = report(a, run_mutants(a, args.max, args.jobs, args.seed, args.timeout, progress=True), total)
+        print("\n".join(lines))
+        return 1 if unexplained else 0
     if args.command == "bugs":
         from .bugs import write_bugs
 

@@ -198,7 +198,19 @@ def _where(loc: tuple, data: object) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def parse_course(text: str, source: str = "course.yml") -> Course:
+def _check_selects(course: Course, root: Path, source: str) -> None:
+    """Every ``select`` node id names an existing test under ``root`` (see :mod:`autograder.selects`)."""
+    from .selects import select_problem
+
+    for a in course.assignments:
+        for t in a.tests:
+            for node in t.select:
+                problem = select_problem(root, a.id, t.visibility, node)
+                if problem:
+                    raise CourseError(f"{source}: assignments[{a.id}].tests[{t.name}].select: {problem}")
+
+
+def parse_course(text: str, source: str = "course.yml", root: Path | None = None) -> Course:
     """Parse and validate course.yml text.
 
     Parameters
@@ -207,6 +219,9 @@ def parse_course(text: str, source: str = "course.yml") -> Course:
         The YAML document.
     source : str
         File name used in error messages.
+    root : Path, optional
+        Folder holding the test folders (the repository or an autograder bundle); when
+        given, every ``select`` node id must name a test there.
 
     Returns
     -------
@@ -227,18 +242,25 @@ def parse_course(text: str, source: str = "course.yml") -> Course:
     if not isinstance(data, dict):
         raise CourseError(f"{source}: expected a mapping with 'title' and 'assignments' at the top level")
     try:
-        return Course.model_validate(data)
+        course = Course.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = re.sub(r"^Value error, ", "", err["msg"])
         got = err.get("input")
         shown = "" if isinstance(got, (dict, list)) or err["type"] == "missing" else f" (got {got!r})"
         raise CourseError(f"{source}: {_where(err['loc'], data)}: {msg}{shown}") from None
+    if root is not None:
+        _check_selects(course, Path(root), source)
+    return course
 
 
 def load_course(path: Path | None = None) -> Course:
-    """Load course.yml from ``path`` (default: the repository's course.yml)."""
+    """Load course.yml from ``path`` (default: the repository's course.yml).
+
+    The test folders its ``select`` entries name are looked up beside it (the
+    repository, or the root of an autograder bundle).
+    """
     path = Path(path or COURSE_FILE)
     if not path.is_file():
         raise CourseError(f"{path}: file not found")
-    return parse_course(path.read_text(encoding="utf-8"), source=path.name)
+    return parse_course(path.read_text(encoding="utf-8"), source=path.name, root=path.resolve().parent)

@@ -85,3 +85,63 @@ def test_cli_reports_a_malformed_course_file(course_cli, tmp_path):
     proc = course_cli("--course", str(bad), "check")
     assert proc.returncode == 2
     assert proc.stderr.startswith("course: course.yml: assignments[kmeans].tests[update_centroids].points"), proc.stderr
+
+
+SELECT_CASES = {
+    "class typo": ("kmeans", 2, ["test_kmeans.py::TestKmeansLos"],
+                   "assignments[kmeans].tests[kmeans_loss].select: no test TestKmeansLos in tests/kmeans/test_kmeans.py"),
+    "function typo": ("kmeans", 0, ["test_kmeans.py::TestAssignClusters::test_nothing"],
+                      "select: no test test_nothing in tests/kmeans/test_kmeans.py::TestAssignClusters"),
+    "missing file": ("gmm", 0, ["test_gmn.py::TestLogGaussianPdf"], "select: no file tests/gmm/test_gmn.py"),
+    "hidden folder": ("kmeans", 5, ["test_kmeans.py::TestFarInit"],
+                      "tests[hidden_far_init].select: no file autograder/kmeans/hidden/test_kmeans.py"),
+    "public test named in a hidden line": ("kmeans", 5, ["test_hidden_kmeans.py::TestAssignClusters"],
+                                           "no test TestAssignClusters in autograder/kmeans/hidden/test_hidden_kmeans.py"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SELECT_CASES))
+def test_a_select_that_names_no_test_is_an_error_at_load(case):
+    from autograder.config import REPO_ROOT
+
+    aid, index, select, expected = SELECT_CASES[case]
+    text = mutated(lambda d: _set(d, select, "assignments", [a["id"] for a in d["assignments"]].index(aid), "tests", index, "select"))
+    parse_course(text)  # without a root (no test folders to look in), only the schema is checked
+    with pytest.raises(CourseError) as err:
+        parse_course(text, source="course.yml", root=REPO_ROOT)
+    assert str(err.value) == f"course.yml: {expected}" or str(err.value).endswith(expected), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_every_kind_of_node_id_that_exists_is_accepted(tmp_path):
+    from autograder.selects import select_problem
+
+    folder = tmp_path / "tests" / "x"
+    folder.mkdir(parents=True)
+    (folder / "test_x.py").write_text(
+        "import pytest\n\nclass Base:\n    def test_inherited(self):\n        pass\n\n"
+        "class TestA(Base):\n    def test_one(self):\n        pass\n\n"
+        "    @pytest.mark.parametrize('n', [1, 2])\n    def test_par(self, n):\n        pass\n\n"
+        "def test_top():\n    pass\n")
+    for node in ["test_x.py", "test_x.py::TestA", "test_x.py::TestA::test_one", "test_x.py::TestA::test_inherited",
+                 "test_x.py::TestA::test_par[2]", "test_x.py::test_top"]:
+        assert select_problem(tmp_path, "x", "public", node) is None, node
+    assert select_problem(tmp_path, "x", "public", "test_x.py::TestA::test_par[3]") == \
+        "no parametrisation [3] of test_par in tests/x/test_x.py"
+    assert select_problem(tmp_path, "x", "public", "test_x.py::test_tpo") == "no test test_tpo in tests/x/test_x.py"
+
+
+def test_build_check_and_grade_refuse_a_select_typo_in_one_line(course_cli, tmp_path):
+    import shutil
+
+    from autograder.config import REPO_ROOT
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "course.yml").write_text(mutated(lambda d: _set(d, ["test_kmeans.py::TestKmeansLos"], "assignments", 0, "tests", 2, "select")))
+    shutil.copytree(REPO_ROOT / "tests" / "kmeans", root / "tests" / "kmeans")
+    expected = "course: course.yml: assignments[kmeans].tests[kmeans_loss].select: no test TestKmeansLos in tests/kmeans/test_kmeans.py\n"
+    for args in (["build", "kmeans", "--out", str(tmp_path / "dist")], ["check", "kmeans"], ["grade", "kmeans", "x.py"]):
+        proc = course_cli("--course", str(root / "course.yml"), *args, timeout=60)
+        assert (proc.returncode, proc.stderr) == (2, expected), args
+    assert not (tmp_path / "dist").exists()

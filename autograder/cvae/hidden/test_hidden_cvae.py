@@ -9,8 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvae_support import (as_tensor64, batches, flat_parameters, inputs, onehot, scalar, sizes, small_digits)
-from helpers import check, check_shape, fmt, probe, seed_all
+from cvae_support import (as_tensor64, batches, bce_sum, flat_parameters, inputs, kl_closed_form, onehot, scalar,
+                          sizes, small_digits)
+from helpers import check, check_close, check_shape, fmt, probe, seed_all
 
 ASSIGNMENT = "cvae"
 
@@ -27,6 +28,28 @@ other_sizes = st.one_of(
     sizes(input_size=(1, 7), num_classes=(1, 3), latent_size=(9, 24), hidden_size=(2, 8)),
     sizes(input_size=(100, 300), num_classes=(11, 26), latent_size=(1, 3), hidden_size=(8, 24)),
 )
+
+
+TINY = dict(input_size=64, num_classes=10, latent_size=3, hidden_size=16)
+
+
+def check_training_moves(impl, model, loader, seed: int, epochs: int, lr: float, falls: bool = True) -> np.ndarray:
+    """train_cvae with lr > 0 changes the parameters (and, if asked, its last epoch loss is below its first).
+
+    Each line whose main check is "nothing happens" (lr = 0, zero_grad, finiteness) also runs
+    this, so a train_cvae that never steps cannot earn it.
+    """
+    before = flat_parameters(probe(impl, "cvae_parameters", model), "parameters before training")
+    seed_all(impl, seed)
+    losses = as_tensor64(impl.train_cvae(model, loader, epochs=epochs, lr=lr), "losses")
+    check_shape(losses, (epochs,), f"losses of train_cvae(model, loader, epochs={epochs})")
+    check(np.isfinite(losses).all(), f"non-finite losses: {fmt(losses)}")
+    after = flat_parameters(probe(impl, "cvae_parameters", model), "parameters after training")
+    check(after.shape == before.shape and (after != before).any(),
+          f"train_cvae(model, loader, epochs={epochs}, lr={lr}) left every parameter unchanged: step the optimiser")
+    if falls:
+        check(losses[-1] < losses[0], f"with lr = {lr} the epoch losses did not fall: {fmt(losses)}")
+    return losses
 
 
 class TestOtherSizes:
@@ -63,6 +86,14 @@ class TestOtherSizes:
         check_shape(losses, (1,), "losses of train_cvae(model, loader) (default epochs=1)")
         check(np.isfinite(losses).all(), f"non-finite loss: {fmt(losses)}")
 
+    @settings(max_examples=4)
+    @given(other_sizes, seeds)
+    def test_training_moves_models_of_other_sizes(self, impl, dims, seed):
+        """train_cvae changes the parameters of models of other sizes too."""
+        model = build(impl, dims, seed)
+        x, labels, _ = inputs(seed, 24, dims)
+        check_training_moves(impl, model, batches(x, labels, 8), seed, epochs=2, lr=1e-2, falls=False)
+
 
 class TestExtremeOutputs:
     @given(st.integers(1, 8), st.integers(1, 30), seeds)
@@ -88,6 +119,19 @@ class TestExtremeOutputs:
         loss = scalar(impl.loss_function(x_hat, x, z, z), "loss_function")
         check(np.isfinite(loss), f"loss_function returned {loss} for x_hat = sigmoid(20) = {x_hat[0, 0].item()}")
 
+    @given(st.integers(1, 8), st.integers(2, 30), seeds)
+    def test_loss_at_the_edge_of_the_exact_range(self, impl, batch, pixels, seed):
+        """x_hat = 1e-6 or 1 - 1e-6 on the wrong side of x: the loss is still BCE + KL exactly (only clamping below 1e-6 is free)."""
+        rng = np.random.default_rng(seed)
+        x = (rng.random((batch, pixels)) < 0.5).astype(np.float32)
+        x_hat = np.where(x > 0.5, np.float32(1e-6), np.float32(1 - 1e-6)).astype(np.float32)
+        mu = rng.normal(0, 1, (batch, 3)).astype(np.float32)
+        logvar = rng.uniform(-2, 2, (batch, 3)).astype(np.float32)
+        want = float((bce_sum(x_hat.astype(np.float64), x.astype(np.float64))
+                      + kl_closed_form(mu.astype(np.float64), logvar.astype(np.float64))).mean())
+        loss = scalar(impl.loss_function(*(torch.from_numpy(a) for a in (x_hat, x, mu, logvar))), "loss_function")
+        check_close(loss, want, "loss_function with x_hat = 1e-6 / 1 - 1e-6 against x", rtol=1e-4, atol=0)
+
 
 class TestZeroLearningRate:
     @settings(max_examples=5)
@@ -107,6 +151,14 @@ class TestZeroLearningRate:
                                f"{before[moved[:1]].tolist()} -> {after[moved[:1]].tolist()}): pass lr to the "
                                f"optimiser and do not re-initialise the model")
 
+    @settings(max_examples=3)
+    @given(seeds)
+    def test_a_positive_lr_trains(self, impl, seed):
+        """The same call with lr = 0.01 changes the parameters and lowers the epoch loss (only lr = 0 is a no-op)."""
+        x, y = small_digits()
+        model = build(impl, TINY, seed)
+        check_training_moves(impl, model, batches(x[:128], y[:128], 32), seed, epochs=4, lr=1e-2)
+
 
 class TestZeroGrad:
     @settings(max_examples=4)
@@ -124,6 +176,14 @@ class TestZeroGrad:
                                     f"gradients add up across steps; call optimizer.zero_grad() before each "
                                     f"backward()")
 
+    @settings(max_examples=2)
+    @given(seeds)
+    def test_identical_batches_still_train(self, impl, seed):
+        """With lr = 0.01, 20 identical batches change the parameters and lower the loss (zero_grad, then step)."""
+        x, y = small_digits()
+        model = build(impl, TINY, seed)
+        check_training_moves(impl, model, [(x[:32], y[:32])] * 20, seed, epochs=2, lr=1e-2)
+
 
 class TestBatchesWithoutEveryClass:
     @settings(max_examples=4)
@@ -139,6 +199,15 @@ class TestBatchesWithoutEveryClass:
         check(np.isfinite(losses).all(), f"non-finite losses: {fmt(losses)}")
         out = impl.sample_digits(model, torch.tensor([9, 0]))
         check_shape(out, (2, 64), "sample_digits(model, tensor([9, 0])) after training")
+
+    @settings(max_examples=2)
+    @given(seeds)
+    def test_those_batches_train_the_model(self, impl, seed):
+        """Batches holding only digits 0-2 still train a 10-class model: the parameters change, the loss falls."""
+        x, y = small_digits()
+        keep = y <= 2
+        model = build(impl, TINY, seed)
+        check_training_moves(impl, model, batches(x[keep][:96], y[keep][:96], 32), seed, epochs=4, lr=1e-2)
 
 
 def digit_classifier():

@@ -119,6 +119,26 @@ class TestNearSingular:
               f"the mean log-likelihood after 0, 2, 4, 8, 12 iterations went down: {fmt(np.array(lls))}")
         check(np.isfinite(state.sigma).all(), f"non-finite sigma after 12 iterations: {fmt(state.sigma)}")
 
+    @settings(max_examples=10)
+    @given(st.integers(2, 4), st.integers(0, 2**32 - 1))
+    def test_an_exactly_flat_cluster_keeps_sigma_positive_semidefinite(self, impl, d, seed):
+        """A cluster with no spread at all in one direction: after one iteration its sigma is still positive semidefinite.
+
+        Its covariance has an exact zero eigenvalue; what may be added to keep sigma invertible is at
+        most +1e-6·I, so an eigenvalue below -1e-9 can only come from subtracting it.
+        """
+        rng = np.random.default_rng(seed)
+        flat = rng.normal(0, 1, (int(rng.integers(10, 30)), d))
+        flat[:, -1] = 0.0  # exactly in the hyperplane x_d = 0
+        far = rng.normal(1e3, 1, (int(rng.integers(10, 30)), d))  # so far that every gamma is exactly 0 or 1
+        data = rng.permutation(np.concatenate([flat, far]))
+        init = gs.GMMState(np.array([0.5, 0.5]), np.stack([flat.mean(0), far.mean(0)]), np.stack([np.eye(d)] * 2))
+        got = gs.as_state(impl.train_gmm(data, *init, num_iterations=1), 2, d)
+        for k in range(2):
+            smallest = float(np.linalg.eigvalsh((got.sigma[k] + got.sigma[k].T) / 2).min())
+            check(smallest >= -1e-9, f"sigma[{k}] after one iteration has eigenvalue {smallest:.3g} < 0 on data with "
+                                     f"no spread along one axis: add (never subtract) the 1e-6·I regulariser")
+
 
 def photo(name: str, step: int) -> np.ndarray:
     import skimage.data

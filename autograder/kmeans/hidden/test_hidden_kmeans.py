@@ -32,6 +32,17 @@ class TestFarInit:
         check_close(out[1:], cents[1:], "far-away centroids (own no points)", rtol=0, atol=0)
         check_close(out[0], data.mean(0), "the one centroid that owns every point", rtol=1e-9, atol=1e-9)
 
+    @given(blobs())
+    def test_lloyd_runs_beside_far_centroids(self, impl, case):
+        """One centroid per blob plus two far away: the near ones move as Lloyd's algorithm (scikit-learn), the far ones stay."""
+        data, init = case
+        far = init[:2] + 1e4
+        cents = np.concatenate([init, far])
+        ref = KMeans(n_clusters=len(init), init=init, n_init=1, algorithm="lloyd", max_iter=20, tol=0).fit(data)
+        out = check_shape(impl.train_kmeans(data, cents, num_iterations=20), cents.shape, "train_kmeans")
+        check_close(out[len(init):], far, "far-away centroids (own no points)", rtol=0, atol=0)
+        check_close(out[:len(init)], ref.cluster_centers_, "centroids near the data", rtol=1e-9, atol=1e-9)
+
 
 class TestLargeOffset:
     @given(blobs(offset=1e6))
@@ -54,10 +65,12 @@ class TestLossLargeOffset:
 class TestExactTies:
     @given(st.integers(1, 6), st.integers(1, 3))
     def test_midpoints_go_to_the_lower_index(self, impl, n, d):
-        """A point exactly halfway between two centroids belongs to the lower index, in either order."""
-        a, b = np.zeros((1, d)), 2 * np.ones((1, d))
+        """A point exactly halfway between two centroids belongs to the lower of their indices, in either order."""
+        a, b, far = np.zeros((1, d)), 2 * np.ones((1, d)), 50 * np.ones((1, d))
         data = np.ones((n, d))
-        for cents, want in ((np.vstack([a, b]), 0), (np.vstack([b, a]), 0), (np.vstack([b, b, a]), 0)):
+        cases = ((np.vstack([a, b]), 0), (np.vstack([b, a]), 0), (np.vstack([b, b, a]), 0),
+                 (np.vstack([far, a, b]), 1), (np.vstack([far, b, far, a]), 1), (np.vstack([far, far, b, a]), 2))
+        for cents, want in cases:
             labels = check_shape(impl.assign_clusters(data, cents), (n,), "assign_clusters")
             check((labels == want).all(), f"midpoint ties should go to index {want}, got {fmt(labels)}")
 

@@ -55,14 +55,17 @@ def cpu_quota(percent: int) -> dict[str, str]:
     return {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": str(percent * 1000)}
 
 
-def run_measuring_memory(cmd: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, dict[str, float]]:
-    """Run ``cmd`` in a memory group of its own; return the process and its peak memory in MB.
+def run_measuring_memory(cmd: list[str], limit_mb: int | None = None,
+                         **kwargs) -> tuple[subprocess.CompletedProcess, dict[str, float]]:
+    """Run ``cmd`` in a memory group of its own (limited to ``limit_mb`` if given); return the
+    process and its peak memory in MB.
 
     ``peak``: the group's max_usage_in_bytes (resident memory plus the page cache it
     touched, what a memory limit counts); ``rss``: the largest sampled anonymous memory
     (total_rss of memory.stat, every 20 ms).
     """
-    with group("memory") as path:
+    settings = {"memory.limit_in_bytes": str(limit_mb * 2**20)} if limit_mb else {}
+    with group("memory", settings) as path:
         best = {"rss": 0}
         done = threading.Event()
 
@@ -83,7 +86,8 @@ def run_measuring_memory(cmd: list[str], **kwargs) -> tuple[subprocess.Completed
             done.set()
             sampler.join()
         peak = int((path / "memory.max_usage_in_bytes").read_text())
-    return proc, {"peak": peak / 2**20, "rss": best["rss"] / 2**20}
+        failcnt = int((path / "memory.failcnt").read_text())
+    return proc, {"peak": peak / 2**20, "rss": best["rss"] / 2**20, "at_limit": failcnt}
 
 
 def load() -> str:

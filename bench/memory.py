@@ -7,7 +7,10 @@ Per assignment:
                own: max usage (resident + page cache, what a memory limit counts) and the
                largest sampled resident (anonymous) memory
 
-Usage: python bench/memory.py [ID …]   (root: it makes cgroups under /sys/fs/cgroup)
+With --limit-mb N the `course grade` runs inside a memory limit of N MB (Gradescope's
+default is 768) and its score shows whether the grading fits.
+
+Usage: python bench/memory.py [ID …] [--limit-mb N]   (root: it makes cgroups under /sys/fs/cgroup)
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ def runner_peak(root: Path, assignment: str, submission: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--limit-mb", type=int, help="grade inside a memory limit of this many MB")
     args = parser.parse_args()
     course = load_course()
     print(f"load average before: {load()}")
@@ -60,10 +64,10 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "autograder", "build", a.id], cwd=ROOT, check=True, capture_output=True)
         r = runner_peak(ROOT, a.id, a.solution_path)
         proc, mem = run_measuring_memory([sys.executable, "-m", "autograder", "grade", a.id, str(a.solution_path)],
-                                         cwd=ROOT, capture_output=True, text=True)
+                                         args.limit_mb, cwd=ROOT, capture_output=True, text=True)
         total = next((ln.split()[-1] for ln in proc.stdout.splitlines() if ln.startswith("total")), "?")
         print(f"{a.id:<10} {r['hwm_mb']:>9.0f}MB {str(r['torch']):>16} {mem['peak']:>9.0f}MB {mem['rss']:>8.0f}MB "
-              f"{r['score']} (course grade {total})", flush=True)
+              f"{r['score']} (course grade {total}{f', limit {args.limit_mb} MB' if args.limit_mb else ''})", flush=True)
     print(f"load average after: {load()}")
 
 

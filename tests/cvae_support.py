@@ -35,7 +35,10 @@ def use_tensors_for(impl: Any) -> None:
 
 
 def tensor(values: Any, dtype: Any = None) -> Any:
-    """``values`` as a tensor argument for the student's code (a copy: the caller's array stays the tests')."""
+    """``values`` as a tensor argument for the student's code (a copy: the caller's array stays the tests').
+
+    float64 becomes float32, the dtype of every float input in the assignment's API.
+    """
     arr = np.array(values, dtype=dtype)
     if arr.dtype == np.float64:
         arr = arr.astype(np.float32)

@@ -8,8 +8,12 @@ changes what it grades with:
   ``numpy.py``, …), makes otter's log server refuse pickled objects, then runs the
   trusted runner (:mod:`autograder.runner`), which calls student code only through
   the sandbox.
-- ``before_execution``: hands otter's kernel an empty notebook, so the submission
-  never runs in a process that can touch the score.
+- no Jupyter kernel: ``before_grading`` also replaces otter's ``grade_notebook`` (the
+  step that starts a kernel and runs otter's test files in it, which would only mirror
+  the trusted report) by one that hands otter results without a kernel; the rest of
+  ``otter run`` (results.json, summary) is unchanged. Where that step cannot be replaced
+  (another otter version), ``before_execution`` hands the kernel an empty notebook, so
+  the submission never runs in a process that can touch the score.
 - ``after_grading``: makes otter write results.json from the trusted report.
 """
 from __future__ import annotations
@@ -154,6 +158,7 @@ class CoursePlugin(AbstractOtterPlugin):
             report_path.write_text(json.dumps(report))
         self._report, self._problem = json.loads(report_path.read_text()), problem
         self._assignment = assignment
+        _skip_kernel()
 
     def before_execution(self, submission: Any) -> Any:
         return nbformat.v4.new_notebook()
@@ -169,6 +174,27 @@ class CoursePlugin(AbstractOtterPlugin):
         note = isolation_note(self._report)
         if note:
             print(note)  # stdout: instructors see it (stdout_visibility hidden), students do not
+
+
+def _grade_without_kernel(submission_path: str, *, plugin_collection: Any = None, **_: Any) -> Any:
+    """Stands in for ``otter.execute.grade_notebook``: the trusted report already holds every score,
+    so no kernel is started; the plugins' ``after_grading`` still runs, as otter's would."""
+    from otter.test_files import GradingResults
+
+    results = GradingResults([])
+    if plugin_collection is not None:
+        plugin_collection.run("after_grading", results)
+    return results
+
+
+def _skip_kernel() -> None:
+    """Make otter's Python runner (the `otter run` path Gradescope uses) grade without a kernel."""
+    try:
+        from otter.run.run_autograder.runners import python_runner
+    except ImportError:  # pragma: no cover - another otter layout: the kernel runs an empty notebook
+        return
+    if callable(getattr(python_runner, "grade_notebook", None)):
+        python_runner.grade_notebook = _grade_without_kernel
 
 
 def _load_bundle_course(bundle: Path):

@@ -1,13 +1,17 @@
 """Grading cost per assignment, and batch throughput, measured side by side in one run.
 
 For each assignment, on its reference solution:
+  public      the students' local `pytest`: the public tests only, in-process
   in-process  plain pytest of the same public + hidden tests (no sandbox, no otter)
   runner      the trusted runner alone (tests here, student code in the sandbox)
   course      `course grade` through the otter autograder zip (what Gradescope runs)
-and the overhead ratio course / in-process. Then `course grade-all` on N copies of the
-kmeans solution with 1 job and with 2 jobs (throughput ratio), and `course demo`.
+and the overhead ratios runner / in-process and course / in-process. With --half-cpu the
+same table again with every command in a CPU-quota cgroup of 50 % of one CPU
+(Gradescope's default share). Then `course grade-all` on N copies of the kmeans solution
+with 1 job and with 2 jobs (throughput ratio), and `course demo`. The load average is
+printed with each row: figures from a loaded machine are provisional.
 
-Usage: python bench/grading.py [ID …] [--copies N] [--no-demo]
+Usage: python bench/grading.py [ID …] [--copies N] [--no-demo] [--no-batch] [--half-cpu]
 """
 from __future__ import annotations
 
@@ -21,17 +25,35 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from autograder.config import load_course  # noqa: E402
+from autograder.config import Assignment, load_course  # noqa: E402
+from limits import cpu_quota, group, in_group, load  # noqa: E402
 
 
-def timed(cmd: list[str], env: dict | None = None) -> float:
+def timed(cmd: list[str], env: dict | None = None, cgroup: Path | None = None) -> float:
+    """Wall time of ``cmd`` (run from the repository root, inside ``cgroup`` if given); exits on failure."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.run(in_group(cgroup, cmd) if cgroup else cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
     if proc.returncode not in (0,):
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return time.perf_counter() - start
+
+
+def row(a: Assignment, cgroup: Path | None = None) -> str:
+    """One table row: the four timings of ``a``'s reference solution and the two overhead ratios."""
+    py = sys.executable
+    pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    solution = {"COURSE_IMPL": "solution"}
+    t_public = timed([*pytest, str(a.public_dir)], solution, cgroup)
+    t_pytest = timed([*pytest, str(a.public_dir), str(a.hidden_dir)], solution, cgroup)
+    with tempfile.TemporaryDirectory() as tmp:
+        t_runner = timed([py, "-m", "autograder.runner", "--root", str(ROOT), "--assignment", a.id,
+                          "--submission", str(a.solution_path), "--out", f"{tmp}/r.json"], cgroup=cgroup)
+    t_course = timed([py, "-m", "autograder", "grade", a.id, str(a.solution_path)], cgroup=cgroup)
+    return (f"{a.id:<10} {t_public:>7.1f}s {t_pytest:>9.1f}s {t_runner:>7.1f}s {t_course:>7.1f}s "
+            f"{t_runner / t_pytest:>8.2f}x {t_course / t_pytest:>8.2f}x   {load()}")
 
 
 def main() -> None:
@@ -39,21 +61,28 @@ def main() -> None:
     parser.add_argument("assignments", nargs="*")
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--no-batch", action="store_true", help="skip the grade-all throughput measurement")
+    parser.add_argument("--half-cpu", action="store_true", help="also measure at 50 %% of one CPU (cgroup quota)")
     args = parser.parse_args()
     course = load_course()
     py = sys.executable
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    print(f"{'assignment':<10} {'in-process':>10} {'runner':>8} {'course':>8} {'course/in-process':>18}")
-    for a in course.select(args.assignments):
+    chosen = course.select(args.assignments)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load average {load()}")
+    for a in chosen:
         subprocess.run([py, "-m", "autograder", "build", a.id, "--out", str(ROOT / "dist")], cwd=ROOT, check=True,
                        capture_output=True)
-        tests = [str(a.public_dir), str(a.hidden_dir)]
-        t_pytest = timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], {"COURSE_IMPL": "solution"})
-        with tempfile.TemporaryDirectory() as tmp:
-            t_runner = timed([py, "-m", "autograder.runner", "--root", str(ROOT), "--assignment", a.id,
-                              "--submission", str(a.solution_path), "--out", f"{tmp}/r.json"])
-        t_course = timed([py, "-m", "autograder", "grade", a.id, str(a.solution_path)])
-        print(f"{a.id:<10} {t_pytest:>9.1f}s {t_runner:>7.1f}s {t_course:>7.1f}s {t_course / t_pytest:>17.2f}x", flush=True)
+    header = (f"{'assignment':<10} {'public':>8} {'in-process':>10} {'runner':>8} {'course':>8} "
+              f"{'runner/ip':>9} {'course/ip':>9}   load average (1, 5, 15 min)")
+    for title, quota in [("full machine", None)] + ([("half a CPU (cgroup quota 50 %)", 50)] if args.half_cpu else []):
+        print(f"\n{title}\n{header}")
+        for a in chosen:
+            if quota is None:
+                print(row(a), flush=True)
+            else:
+                with group("cpu", cpu_quota(quota)) as cgroup:
+                    print(row(a, cgroup), flush=True)
+    if args.no_batch:
+        return
 
     kmeans = course.get("kmeans")
     with tempfile.TemporaryDirectory() as tmp:

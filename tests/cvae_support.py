@@ -1,42 +1,90 @@
 """Data, strategies and reference formulas shared by the public and hidden cvae tests.
 
 Everything here runs in the test process; the student's code runs wherever
-``impl`` lives. Tensors sent to the student are float32 (data, one-hot labels)
-and int64 (labels), as the assignment's API says.
+``impl`` lives. The tests build their inputs with NumPy and compare plain arrays;
+``tensor`` turns an input into what the student's code receives: a torch tensor
+here, and under the grader (whose test process never imports torch) an array the
+wire format delivers to the student's process as a tensor. Tensors sent to the
+student are float32 (data, one-hot labels) and int64 (labels), as the assignment's
+API says.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 
 from helpers import as_array, check
 
-torch.set_num_threads(1)  # tiny models: one thread is fastest and keeps timings stable
+_WIRE: list[Any] = []  # [AsTensor] while the tests run against a sandboxed submission
+
+
+def use_tensors_for(impl: Any) -> None:
+    """Make ``tensor`` build inputs for ``impl``: torch tensors, or wire tensors for the grader's proxy."""
+    _WIRE.clear()
+    if getattr(impl, "__course_remote__", False):
+        from autograder.sandbox.protocol import AsTensor  # the grader's process: no torch here
+
+        _WIRE.append(AsTensor)
+    else:
+        import torch
+
+        torch.set_num_threads(1)  # tiny models: one thread is fastest and keeps timings stable
+
+
+def tensor(values: Any, dtype: Any = None) -> Any:
+    """``values`` as a tensor argument for the student's code (a copy: the caller's array stays the tests').
+
+    float64 becomes float32, the dtype of every float input in the assignment's API.
+    """
+    arr = np.array(values, dtype=dtype)
+    if arr.dtype == np.float64:
+        arr = arr.astype(np.float32)
+    if _WIRE:
+        return _WIRE[0](arr)
+    import torch
+
+    return torch.from_numpy(arr)
+
+
+def is_float_tensor(value: Any) -> bool:
+    """Whether a returned value is a floating-point torch tensor (not a NumPy array)."""
+    if not hasattr(value, "detach"):
+        return False
+    dtype = value.dtype
+    return bool(getattr(dtype, "is_floating_point", False)) or (isinstance(dtype, np.dtype) and dtype.kind == "f")
 
 
 @lru_cache(maxsize=1)
-def small_digits() -> tuple[torch.Tensor, torch.Tensor]:
+def small_digits() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1,797 real 8 x 8 digits: x (N, 64) float32 in [0, 1], labels (N,) int64."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    x = torch.from_numpy((bunch.data / 16.0).astype(np.float32))
-    y = torch.from_numpy(bunch.target.astype(np.int64))
-    return x, y
+    return (bunch.data / 16.0).astype(np.float32), bunch.target.astype(np.int64)
 
 
-def batches(x: torch.Tensor, y: torch.Tensor, size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """A loader for train_cvae: equal-size (x, labels) batches (the remainder is dropped)."""
+def batches(x: np.ndarray, y: np.ndarray, size: int) -> list[tuple[Any, Any]]:
+    """A loader for train_cvae: equal-size (x, labels) tensor batches (the remainder is dropped)."""
     n = len(x) // size * size
-    return [(x[i:i + size].clone(), y[i:i + size].clone()) for i in range(0, n, size)]
+    return [(tensor(x[i:i + size]), tensor(y[i:i + size])) for i in range(0, n, size)]
 
 
-def onehot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+def onehot(labels: Any, num_classes: int) -> np.ndarray:
     """The tests' own one-hot encoding (float32), independent of the student's one_hot."""
-    return torch.nn.functional.one_hot(labels.long(), num_classes).float()
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+
+
+def labels_of(seed: int, batch: int, num_classes: int) -> np.ndarray:
+    """``batch`` random int64 labels in [0, num_classes)."""
+    return np.random.default_rng(seed).integers(0, num_classes, batch).astype(np.int64)
+
+
+def normal(seed: int, *shape: int) -> np.ndarray:
+    """Standard normal float32 draws."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
 @st.composite
@@ -46,11 +94,11 @@ def sizes(draw, input_size=(8, 64), num_classes=(2, 10), latent_size=(1, 8), hid
                 latent_size=draw(st.integers(*latent_size)), hidden_size=draw(st.integers(*hidden_size)))
 
 
-def inputs(seed: int, batch: int, dims: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random (x in [0, 1], labels, one-hot c) for a model of the given sizes."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(batch, dims["input_size"], generator=g)
-    labels = torch.randint(0, dims["num_classes"], (batch,), generator=g)
+def inputs(seed: int, batch: int, dims: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random (x in [0, 1], labels, one-hot c) arrays for a model of the given sizes (pass them through ``tensor``)."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, dims["input_size"]), dtype=np.float32)
+    labels = rng.integers(0, dims["num_classes"], batch).astype(np.int64)
     return x, labels, onehot(labels, dims["num_classes"])
 
 
@@ -61,14 +109,18 @@ def as_tensor64(value, what: str) -> np.ndarray:
 
 def bce_sum(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Binary cross-entropy summed over pixels, per example (float64; x_hat strictly inside (0, 1))."""
+    x_hat, x = np.asarray(x_hat, dtype=np.float64), np.asarray(x, dtype=np.float64)
     return -(x * np.log(x_hat) + (1 - x) * np.log1p(-x_hat)).sum(axis=1)
 
 
 def kl_closed_form(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """KL(N(mu, exp(logvar)) || N(0, I)) per example, from torch.distributions (float64)."""
-    q = torch.distributions.Normal(torch.from_numpy(mu), torch.from_numpy(np.exp(0.5 * logvar)))
-    p = torch.distributions.Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))
-    return torch.distributions.kl_divergence(q, p).sum(dim=1).numpy()
+    """KL(N(mu, exp(logvar)) || N(0, I)) per example, in float64, computed as torch.distributions does.
+
+    Per dimension 1/2 (r + mu² - 1 - log r) with the variance ratio r = std² (std = exp(logvar / 2)).
+    """
+    mu, logvar = np.asarray(mu, dtype=np.float64), np.asarray(logvar, dtype=np.float64)
+    ratio = np.exp(0.5 * logvar) ** 2
+    return (0.5 * (ratio + mu ** 2 - 1 - np.log(ratio))).sum(axis=1)
 
 
 def negative_elbo(x_hat, x, mu, logvar) -> float:
@@ -79,13 +131,13 @@ def negative_elbo(x_hat, x, mu, logvar) -> float:
 
 
 def loss_case(seed: int, batch: int, pixels: int, latent: int, binary: bool = False):
-    """Fixed tensors for loss_function: x_hat in [1e-6, 1 - 1e-6], x in [0, 1], mu, logvar (float32)."""
+    """Fixed float32 arrays for loss_function: x_hat in [1e-6, 1 - 1e-6], x in [0, 1], mu, logvar."""
     rng = np.random.default_rng(seed)
     x = (rng.random((batch, pixels)) < 0.3) if binary else rng.random((batch, pixels))
     x_hat = np.clip(1 / (1 + np.exp(-rng.normal(0, 3, (batch, pixels)))), 1e-6, 1 - 1e-6)
     mu = rng.normal(0, 1.5, (batch, latent))
     logvar = rng.uniform(-3, 2, (batch, latent))
-    return tuple(torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in (x_hat, x, mu, logvar))
+    return tuple(np.asarray(a, dtype=np.float32) for a in (x_hat, x, mu, logvar))
 
 
 def scalar(value, what: str) -> float:

@@ -10,8 +10,9 @@ from typing import Any
 def _same(a: Any, b: Any) -> bool:
     import numpy as np
 
-    if hasattr(a, "detach") and hasattr(b, "detach"):
-        return a.shape == b.shape and a.dtype == b.dtype and bool((a == b).all() or (a.isnan() & b.isnan()).all())
+    if hasattr(a, "detach") and hasattr(b, "detach"):  # tensors, or the grader's wire tensors (no torch there)
+        a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
+        return a.dtype == b.dtype and _same(a, b)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
             and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")

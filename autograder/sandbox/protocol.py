@@ -40,6 +40,42 @@ _COSTS = {b"[": 72, b"{": 232, b",": 40}
 _CHECK_EVERY = 4096  # values between two looks at the clock
 
 
+class AsTensor:
+    """An array that crosses the wire as a torch tensor, for a process without torch.
+
+    The trusted side builds its inputs with NumPy and wraps them so the worker receives
+    tensors; tensors it gets back arrive as AsTensor (``decode(..., torch_ok=False)``),
+    so they go back as tensors too. ``detach()``, ``cpu()`` and ``numpy()`` mirror the
+    few tensor methods the tests use to read a value.
+    """
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: Any):
+        self.array = array
+
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+
+    def detach(self) -> "AsTensor":
+        return self
+
+    def cpu(self) -> "AsTensor":
+        return self
+
+    def numpy(self) -> Any:
+        return self.array
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        return self.array if dtype is None else self.array.astype(dtype)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __repr__(self) -> str:
+        return f"tensor({self.array!r})"
+
+
 class ProtocolError(Exception):
     """The other side sent something that is not a valid frame."""
 
@@ -92,6 +128,8 @@ def encode(value: Any, to_handle: Callable[[Any], Handle] | None = None) -> byte
             return {"__float__": repr(v)} if v != v or v in (float("inf"), float("-inf")) else v
         if isinstance(v, Handle):
             return {"__handle__": v.ident, "type": v.type_name}
+        if isinstance(v, AsTensor):
+            return {"__tensor__": enc(v.array)}
         mod = type(v).__module__.split(".")[0]
         if mod == "torch" and type(v).__name__ in ("Tensor", "Parameter"):
             return {"__tensor__": enc(v.detach().cpu().numpy())}
@@ -166,7 +204,8 @@ def decode(body: bytes | bytearray | memoryview, torch_ok: bool = True, *, deadl
     values and nesting are capped (``MAX_ITEMS``, ``MAX_DEPTH``, ``MAX_FIELDS``), so is
     their cost (``BUDGET_FACTOR`` times the frame's size plus ``BUDGET_SLACK``), and
     record types are cached. ``deadline`` (a :func:`time.monotonic` value) is checked as decoding
-    goes; past it, :class:`DecodeTimeout` is raised.
+    goes; past it, :class:`DecodeTimeout` is raised. ``torch_ok=False`` (a process that must not
+    import torch): tensors arrive as :class:`AsTensor`.
     """
     if deadline is not None and time.monotonic() > deadline:
         raise DecodeTimeout("decoding started after the deadline")
@@ -232,9 +271,11 @@ def decode(body: bytes | bytearray | memoryview, torch_ok: bool = True, *, deadl
         if "__nd__" in v:
             return array(v["__nd__"])
         if "__tensor__" in v:
+            if not (isinstance(v["__tensor__"], dict) and "__nd__" in v["__tensor__"]):
+                raise ProtocolError("a tensor must hold an array")
             arr = dec(v["__tensor__"], depth + 1)
             if not torch_ok:
-                return arr
+                return AsTensor(arr)
             import torch
 
             return torch.from_numpy(arr)

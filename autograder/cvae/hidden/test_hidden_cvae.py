@@ -5,15 +5,21 @@ CANARY-cvae-4b91e2: this string must never appear in anything a student receives
 from __future__ import annotations
 
 import numpy as np
-import torch
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvae_support import (as_tensor64, batches, bce_sum, flat_parameters, inputs, kl_closed_form, onehot, scalar,
-                          sizes, small_digits)
+from cvae_support import (as_tensor64, batches, bce_sum, flat_parameters, inputs, kl_closed_form, normal, scalar,
+                          sizes, small_digits, tensor, use_tensors_for)
 from helpers import check, check_close, check_shape, fmt, probe, seed_all
 
 ASSIGNMENT = "cvae"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tensors(impl):
+    """Inputs become torch tensors here, and tensors on the wire under the grader."""
+    use_tensors_for(impl)
 
 seeds = st.integers(0, 2**31 - 1)
 
@@ -59,7 +65,7 @@ class TestOtherSizes:
         """All functions work for other input, class and latent sizes, with outputs of the right shapes."""
         model = build(impl, dims, seed)
         d, k, h = dims["input_size"], dims["num_classes"], dims["latent_size"]
-        x, labels, c = inputs(seed, batch, dims)
+        x, labels, c = map(tensor, inputs(seed, batch, dims))
         where = f"CVAE(**{dims})"
         check_shape(impl.one_hot(labels, k), (batch, k), f"one_hot(labels, {k})")
         mu, logvar = model.recognition_model(x, c)
@@ -67,7 +73,7 @@ class TestOtherSizes:
         check_shape(logvar, (batch, h), f"logvar of {where}.recognition_model")
         model.train()
         check_shape(model.reparametrize(mu, logvar), (batch, h), f"{where}.reparametrize")
-        gen = check_shape(model.generation_model(torch.randn(batch, h), c), (batch, d), f"{where}.generation_model")
+        gen = check_shape(model.generation_model(tensor(normal(seed, batch, h)), c), (batch, d), f"{where}.generation_model")
         check(((gen >= 0) & (gen <= 1)).all(), f"{where}.generation_model left [0, 1]: {fmt(gen)}")
         x_hat, mu, logvar = model.forward(x, c)
         check_shape(x_hat, (batch, d), f"x_hat of {where}.forward")
@@ -100,23 +106,22 @@ class TestExtremeOutputs:
     def test_loss_is_finite_when_x_hat_is_exactly_zero_or_one(self, impl, batch, pixels, seed):
         """A saturated decoder (x_hat exactly 0 or 1, even on the wrong side of x) gives a finite loss."""
         rng = np.random.default_rng(seed)
-        x = torch.from_numpy(rng.random((batch, pixels)).astype(np.float32))
+        x = rng.random((batch, pixels)).astype(np.float32)
         x[:, 0], x[:, -1] = 1.0, 0.0
-        x_hat = torch.from_numpy((rng.random((batch, pixels)) < 0.5).astype(np.float32))
+        x_hat = (rng.random((batch, pixels)) < 0.5).astype(np.float32)
         x_hat[:, 0], x_hat[:, -1] = 0.0, 1.0  # certain of the wrong value
-        mu = torch.from_numpy(rng.normal(0, 1, (batch, 3)).astype(np.float32))
-        logvar = torch.from_numpy(rng.uniform(-2, 2, (batch, 3)).astype(np.float32))
-        loss = scalar(impl.loss_function(x_hat, x, mu, logvar), "loss_function with x_hat in {0, 1}")
+        mu = rng.normal(0, 1, (batch, 3)).astype(np.float32)
+        logvar = rng.uniform(-2, 2, (batch, 3)).astype(np.float32)
+        loss = scalar(impl.loss_function(*map(tensor, (x_hat, x, mu, logvar))), "loss_function with x_hat in {0, 1}")
         check(np.isfinite(loss), f"loss_function returned {loss} when x_hat holds exact 0s and 1s: clamp the "
                                  f"logarithms (F.binary_cross_entropy does) so that log(0) never appears")
 
     @given(st.integers(1, 8), seeds)
     def test_loss_is_finite_for_float32_rounding_to_one(self, impl, batch, seed):
         """x_hat = sigmoid(20) rounds to exactly 1.0 in float32; the loss with x = 0 there stays finite."""
-        x_hat = torch.sigmoid(torch.full((batch, 10), 20.0))
-        x = torch.zeros(batch, 10)
-        z = torch.zeros(batch, 2)
-        loss = scalar(impl.loss_function(x_hat, x, z, z), "loss_function")
+        x_hat = np.full((batch, 10), 1 / (1 + np.exp(-20.0)), dtype=np.float32)  # exactly 1.0
+        z = np.zeros((batch, 2), dtype=np.float32)
+        loss = scalar(impl.loss_function(*map(tensor, (x_hat, np.zeros((batch, 10)), z, z))), "loss_function")
         check(np.isfinite(loss), f"loss_function returned {loss} for x_hat = sigmoid(20) = {x_hat[0, 0].item()}")
 
     @given(st.integers(1, 8), st.integers(2, 30), seeds)
@@ -129,7 +134,7 @@ class TestExtremeOutputs:
         logvar = rng.uniform(-2, 2, (batch, 3)).astype(np.float32)
         want = float((bce_sum(x_hat.astype(np.float64), x.astype(np.float64))
                       + kl_closed_form(mu.astype(np.float64), logvar.astype(np.float64))).mean())
-        loss = scalar(impl.loss_function(*(torch.from_numpy(a) for a in (x_hat, x, mu, logvar))), "loss_function")
+        loss = scalar(impl.loss_function(*map(tensor, (x_hat, x, mu, logvar))), "loss_function")
         check_close(loss, want, "loss_function with x_hat = 1e-6 / 1 - 1e-6 against x", rtol=1e-4, atol=0)
 
 
@@ -169,7 +174,7 @@ class TestZeroGrad:
         x, y = small_digits()
         model = build(impl, dict(input_size=64, num_classes=10, latent_size=3, hidden_size=16), seed)
         seed_all(impl, seed)
-        norms = probe(impl, "cvae_accumulated_grad_norms", model, x[:128], y[:128], 20, 3)
+        norms = probe(impl, "cvae_accumulated_grad_norms", model, tensor(x[:128]), tensor(y[:128]), 20, 3)
         single, many = max(norms["single"]), norms["many"][0]
         check(many <= 2.5 * single, f"after 20 identical batches the parameters hold a gradient of norm {many:.4g}, "
                                     f"{many / max(single, 1e-30):.1f} times that of one batch ({single:.4g}): "
@@ -197,7 +202,7 @@ class TestBatchesWithoutEveryClass:
         seed_all(impl, seed)
         losses = as_tensor64(impl.train_cvae(model, batches(x, y, 32), epochs=2, lr=1e-3), "losses")
         check(np.isfinite(losses).all(), f"non-finite losses: {fmt(losses)}")
-        out = impl.sample_digits(model, torch.tensor([9, 0]))
+        out = impl.sample_digits(model, tensor([9, 0]))
         check_shape(out, (2, 64), "sample_digits(model, tensor([9, 0])) after training")
 
     @settings(max_examples=2)
@@ -213,7 +218,7 @@ class TestBatchesWithoutEveryClass:
 def digit_classifier():
     """A nearest-class-mean classifier of 8 x 8 digits (the tests' own judge of a drawn digit)."""
     x, y = small_digits()
-    means = torch.stack([x[y == k].mean(0) for k in range(10)]).double().numpy()
+    means = np.stack([x[y == k].mean(0) for k in range(10)]).astype(np.float64)
 
     def classify(images: np.ndarray) -> np.ndarray:
         d = ((images[:, None, :] - means[None]) ** 2).sum(-1)
@@ -231,10 +236,10 @@ class TestDrawsTheAskedDigit:
         model = build(impl, dict(input_size=64, num_classes=10, latent_size=4, hidden_size=64), seed)
         seed_all(impl, seed)
         impl.train_cvae(model, batches(x, y, 64), epochs=15, lr=3e-3)
-        labels = torch.arange(10).repeat_interleave(30)
+        labels = np.repeat(np.arange(10), 30)
         seed_all(impl, seed)
-        images = check_shape(impl.sample_digits(model, labels), (300, 64), "sample_digits").astype(np.float64)
-        hits = digit_classifier()(images) == labels.numpy()
+        images = check_shape(impl.sample_digits(model, tensor(labels)), (300, 64), "sample_digits").astype(np.float64)
+        hits = digit_classifier()(images) == labels
         worst = int(np.argmin(hits.reshape(10, 30).mean(1)))
         check(hits.mean() >= 0.6, f"only {hits.mean():.0%} of the samples are nearest to the mean image of their "
                                   f"label (digit {worst}: {hits.reshape(10, 30).mean(1)[worst]:.0%}); the label "

@@ -187,7 +187,7 @@ class TestZeroGrad:
         """With lr = 0.01, 20 identical batches change the parameters and lower the loss (zero_grad, then step)."""
         x, y = small_digits()
         model = build(impl, TINY, seed)
-        check_training_moves(impl, model, [(x[:32], y[:32])] * 20, seed, epochs=2, lr=1e-2)
+        check_training_moves(impl, model, batches(x[:32], y[:32], 32) * 20, seed, epochs=2, lr=1e-2)
 
 
 class TestBatchesWithoutEveryClass:

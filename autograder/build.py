@@ -120,7 +120,19 @@ def build_autograder(course: Course, a: Assignment, out: Path) -> Path:
                                requirements="requirements.txt", files=["course"])
         finally:
             os.chdir(cwd)
+    # otter writes the pins only into environment.yml; setup.sh reads them from the zip root.
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.writestr("requirements.txt", zip_requirements(a))
     return target
+
+
+def zip_requirements(a: Assignment) -> str:
+    """Pins the autograder of ``a`` installs: torch only where its solution imports it, never torchvision."""
+    needs_torch = "import torch" in a.solution_path.read_text()
+    keep = [line for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#") and not line.startswith("torchvision")
+            and (needs_torch or not line.startswith("torch"))]
+    return "".join(line + "\n" for line in keep)
 
 
 def zip_fingerprint(path: Path) -> str | None:

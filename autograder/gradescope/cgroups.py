@@ -99,27 +99,34 @@ class Limits:
             return 0
 
     def close(self) -> None:
-        """Kill what is left in the groups (only this run's processes are there), then remove them."""
+        """Kill what is left in the groups and any sub-group (a grading's per-worker groups nest
+        here, contract 6; only this run's processes can be inside), then remove them, deepest first."""
         for group in reversed(self.groups):
-            deadline = time.monotonic() + 10
-            while True:
+            for folder in [Path(f) for f, _, _ in os.walk(group, topdown=False)]:
+                _empty(folder)
                 try:
-                    pids = [int(x) for x in (group / "cgroup.procs").read_text().split()]
-                except (OSError, ValueError):
-                    pids = []
-                if not pids or time.monotonic() > deadline:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.1)
-            try:
-                group.rmdir()
-            except OSError:
-                pass
+                    folder.rmdir()
+                except OSError:
+                    pass
         self.groups = []
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _empty(group: Path, wait: float = 10.0) -> None:
+    """SIGKILL every process in ``group`` until none is left (or ``wait`` seconds passed)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            pids = [int(x) for x in (group / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)

@@ -114,8 +114,10 @@ class Image:
             (self.autograder / name).mkdir()
         shutil.copyfile(submission, self.autograder / "submission" / submission.name)
         (self.autograder / "submission_metadata.json").write_text(json.dumps(meta))
-        outcome = run_in_root(self.path, "/autograder/run_autograder", limits, env, timeout,
-                              int(env.get("COURSE_SANDBOX_UID", "0")), log)
+        with Mounts(self.path, system=False) as view:
+            view.show_cgroups(limits.groups)
+            outcome = run_in_root(self.path, "/autograder/run_autograder", limits, env, timeout,
+                                  int(env.get("COURSE_SANDBOX_UID", "0")), log)
         try:
             text = (self.autograder / "results" / "results.json").read_text()
             log.with_suffix(".results.json").write_text(text)

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..errors import CourseError
+from .cgroups import HIERARCHY as CGROUP_HIERARCHY
 
 PIP_CONFIGS = (Path("/etc/pip.conf"), Path("/etc/xdg/pip"), Path.home() / ".config/pip", Path.home() / ".pip")
 # pip options whose values name local files or folders the root must see.
@@ -38,7 +39,8 @@ def _local_path(value: str) -> Path | None:
 def pip_host_paths(env: dict[str, str] | None = None) -> list[Path]:
     """Host files and folders pip's configuration uses: config files, find-links, file:// indexes, certificates."""
     env = os.environ if env is None else env
-    files = [p for c in PIP_CONFIGS for p in ([c] if c.is_file() else sorted(c.glob("*.conf")) if c.is_dir() else [])]
+    configs = [*PIP_CONFIGS, *([Path(env["PIP_CONFIG_FILE"])] if env.get("PIP_CONFIG_FILE") else [])]
+    files = [p for c in configs for p in ([c] if c.is_file() else sorted(c.glob("*.conf")) if c.is_dir() else [])]
     values = [(k[4:].lower().replace("_", "-"), v) for k, v in env.items() if k.startswith("PIP_")]
     for conf in files:
         parser = configparser.ConfigParser(interpolation=None)
@@ -47,7 +49,7 @@ def pip_host_paths(env: dict[str, str] | None = None) -> list[Path]:
         except configparser.Error:
             continue
         values += [(k, parser[s][k]) for s in parser.sections() for k in parser[s]]
-    found = {c for c in PIP_CONFIGS if c.exists()}
+    found = {c for c in configs if c.exists()}
     for key, value in values:
         for item in value.split() if key in PATH_OPTIONS else []:
             path = _local_path(item)
@@ -61,10 +63,14 @@ def pip_host_paths(env: dict[str, str] | None = None) -> list[Path]:
 
 
 class Mounts:
-    """Mounts inside ``root``; use as a context manager (unmounts on exit, on error and on interrupt)."""
+    """Mounts inside ``root``; use as a context manager (unmounts on exit, on error and on interrupt).
 
-    def __init__(self, root: Path):
+    ``system``: on entry, mount what Docker gives every container and the host's pip configuration.
+    """
+
+    def __init__(self, root: Path, system: bool = True):
         self.root = Path(root).resolve()
+        self.system = system
         self._points: list[Path] = []
 
     def _mount(self, args: list[str], point: Path) -> None:
@@ -76,9 +82,9 @@ class Mounts:
     def inside(self, host: Path) -> Path:
         return self.root / Path(host).relative_to("/")
 
-    def bind_readonly(self, host: Path) -> None:
-        """Show the host's ``host`` at the same path in the root, read-only."""
-        point = self.inside(host)
+    def bind_readonly(self, host: Path, point: Path | None = None) -> None:
+        """Show the host's ``host`` read-only in the root, at ``point`` (default: the same path)."""
+        point = self.inside(host) if point is None else point
         if host.is_dir():
             point.mkdir(parents=True, exist_ok=True)
         else:
@@ -89,7 +95,17 @@ class Mounts:
         if proc.returncode != 0:
             raise CourseError(f"cannot make {point} read-only: {proc.stderr.strip()}")
 
+    def show_cgroups(self, groups: list[Path]) -> None:
+        """As Docker does on cgroup v1: the run's own groups, read-only, at /sys/fs/cgroup/<controller>."""
+        base = self.root / "sys/fs/cgroup"
+        self._mount(["-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs"], base)
+        for group in groups:
+            self.bind_readonly(group, base / group.relative_to(CGROUP_HIERARCHY).parts[0])
+        subprocess.run(["mount", "-o", "remount,ro", str(base)], capture_output=True)
+
     def __enter__(self) -> "Mounts":
+        if not self.system:
+            return self
         try:
             # As in Docker: / is a mount point (unshare --mount needs it), /proc, a read-only /sys, 64 MB /dev/shm.
             self._mount(["--bind", str(self.root)], self.root)

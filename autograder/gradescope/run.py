@@ -33,6 +33,12 @@ class Outcome:
     output: str = ""
 
 
+def drop_capabilities() -> list[str]:
+    """A command prefix that keeps only Docker's default capabilities for what it executes."""
+    caps = "-all," + ",".join(f"+{c}" for c in DOCKER_CAPS)
+    return ["setpriv", f"--bounding-set={caps}", "--inh-caps=-all", "--"]
+
+
 def role(pid: int, sandbox_uid: int) -> str:
     """Which part of a grading a process is: worker, runner, kernel, otter or other."""
     try:
@@ -82,11 +88,9 @@ class _Sampler(threading.Thread):
 def run_in_root(root: Path, script: str, limits: Limits, env: dict[str, str], timeout: float,
                 sandbox_uid: int, log: Path) -> Outcome:
     """Run ``bash -c script`` as root inside ``root`` under ``limits``; output goes to ``log``."""
-    caps = "-all," + ",".join(f"+{c}" for c in DOCKER_CAPS)
     full_env = {"PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8", **env}
     full_env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_")})
-    cmd = [*limits.join_command(), "setpriv", f"--bounding-set={caps}", "--inh-caps=-all", "--",
-           "chroot", str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in full_env.items()),
+    cmd = [*limits.join_command(), *drop_capabilities(), "chroot", str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in full_env.items()),
            "/bin/bash", "-c", f"cd / && {script}"]
     sampler = _Sampler(limits, sandbox_uid)
     start = time.monotonic()

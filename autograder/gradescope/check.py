@@ -156,12 +156,15 @@ def check(course: Course, assignments: list[Assignment], opts: Options, echo=pri
     roots.cached_root(opts.suite)
     echo(f"root: {roots.CACHE / opts.suite} ready in {time.monotonic() - started:.1f} s")
     reports = []
-    for a in assignments:
-        with tempfile.TemporaryDirectory(prefix=f"course-gradescope-{a.id}-") as tmp:
-            try:
-                report = check_one(course, a, opts, Path(tmp))
-            except OSError as exc:
-                report = Report(a.id, problems=[f"{type(exc).__name__}: {exc}"])
-        echo(describe(report, opts, a.total_points))
-        reports.append(report)
+    try:
+        for a in assignments:
+            with tempfile.TemporaryDirectory(prefix=f"course-gradescope-{a.id}-") as tmp:
+                try:
+                    report = check_one(course, a, opts, Path(tmp))
+                except OSError as exc:
+                    report = Report(a.id, problems=[f"{type(exc).__name__}: {exc}"])
+            echo(describe(report, opts, a.total_points))
+            reports.append(report)
+    finally:
+        roots.finish_removals()
     return reports

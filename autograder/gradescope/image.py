@@ -79,7 +79,7 @@ class Image:
             if self.mounts is not None:
                 self.mounts.close()
         finally:
-            roots.remove(self.path)
+            roots.remove(self.path, wait=False)
 
     @property
     def autograder(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 from ..errors import CourseError
@@ -92,11 +93,31 @@ def install_host_certificates(root: Path) -> None:
         shutil.copyfile(bundle, target)
 
 
-def remove(path: Path) -> None:
-    """Delete a root copy; refuses while anything is still mounted inside it (host folders are)."""
+_REMOVALS: list[threading.Thread] = []
+
+
+def remove(path: Path, wait: bool = True) -> None:
+    """Delete a root copy; refuses while anything is still mounted inside it (host folders are).
+
+    ``wait=False`` deletes in a background thread (unlinking 2 GB takes minutes on a disk
+    mounted with ``discard``); :func:`finish_removals` waits for those.
+    """
     from .mounts import mounted_under
 
     left = mounted_under(path)
     if left:
         raise CourseError(f"not removing {path}: still mounted there: {', '.join(map(str, left))}")
-    shutil.rmtree(path, ignore_errors=True)
+    if wait or not path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    trash = path.with_name(path.name + ".trash")
+    path.rename(trash)
+    thread = threading.Thread(target=shutil.rmtree, args=(trash, True), daemon=True)
+    thread.start()
+    _REMOVALS.append(thread)
+
+
+def finish_removals() -> None:
+    """Wait until every background deletion has finished."""
+    while _REMOVALS:
+        _REMOVALS.pop().join()

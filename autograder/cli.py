@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .config import REPO_ROOT, load_course
-from .errors import CourseError
+from .errors import one_line_errors
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,11 +128,4 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors for problems the user can fix, never a traceback."""
-    try:
-        return run(argv)
-    except CourseError as exc:
-        print(f"course: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("course: interrupted", file=sys.stderr)
-        return 130
+    return one_line_errors("course", lambda: run(argv))

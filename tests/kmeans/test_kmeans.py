@@ -36,16 +36,8 @@ class TestAssignClusters:
     def test_every_point_goes_to_a_nearest_centroid(self, impl, case):
         """assign_clusters picks a centroid at minimal squared distance."""
         data, cents = case
-        labels = check_shape(impl.assign_clusters(data, cents), (len(data),), "assign_clusters(data, centroids)")
-        check(np.issubdtype(labels.dtype, np.integer), f"labels should be integers, got dtype {labels.dtype}")
-        check(((labels >= 0) & (labels < len(cents))).all(), f"labels outside range(K={len(cents)}): {fmt(labels)}")
-        d = sqdist(data, cents)
-        got = d[np.arange(len(data)), labels]
-        best = d.min(axis=1)
-        bad = np.flatnonzero(got > best + 1e-9 * (1 + best))
-        check(bad.size == 0, f"point {bad[:1].tolist()} assigned to centroid {labels[bad[:1]].tolist()} at squared "
-                             f"distance {got[bad[:1]].tolist()}, but centroid {d[bad[:1]].argmin(1).tolist()} is at "
-                             f"{best[bad[:1]].tolist()}")
+        labels = as_int(impl.assign_clusters(data, cents), len(data))
+        check_nearest(data, cents, labels)
 
     @given(point_sets(integer=True, k=(2, 5)))
     def test_exact_ties_go_to_the_lowest_index(self, impl, case):
@@ -53,9 +45,10 @@ class TestAssignClusters:
         data, cents = case
         cents = np.concatenate([cents, cents[::-1]])  # every centroid appears twice
         labels = as_int(impl.assign_clusters(data, cents), len(data))
+        check_nearest(data, cents, labels)  # a wrong centroid is reported as such, not as a tie
         expected = sqdist(data, cents).argmin(axis=1)
-        check(np.array_equal(labels, expected), f"ties should go to the lowest index\n  expected labels: "
-                                                f"{fmt(expected)}\n  actual labels:   {fmt(labels)}")
+        check(np.array_equal(labels, expected), f"ties should go to the lowest index of the nearest centroids\n"
+                                                f"  expected labels: {fmt(expected)}\n  actual labels:   {fmt(labels)}")
 
     @given(point_sets())
     def test_assignment_never_increases_the_loss(self, impl, case):
@@ -70,6 +63,19 @@ class TestAssignClusters:
     def test_arguments_are_not_modified(self, impl, case):
         """assign_clusters leaves data and centroids unchanged."""
         call_unmodified(impl, "assign_clusters", *case)
+
+
+def check_nearest(data: np.ndarray, cents: np.ndarray, labels: np.ndarray) -> None:
+    """Fail unless every label is in range and names a centroid at minimal squared distance."""
+    check(((labels >= 0) & (labels < len(cents))).all(), f"labels outside range(K={len(cents)}): {fmt(labels)}")
+    d = sqdist(data, cents)
+    got = d[np.arange(len(data)), labels]
+    best = d.min(axis=1)
+    bad = np.flatnonzero(got > best + 1e-9 * (1 + best))
+    if bad.size:
+        i = int(bad[0])
+        raise AssertionError(f"point {i} is not assigned to its nearest centroid: label {int(labels[i])} at squared "
+                             f"distance {float(got[i])!r}, but centroid {int(d[i].argmin())} is at {float(best[i])!r}")
 
 
 def as_int(labels, n: int) -> np.ndarray:

@@ -51,6 +51,27 @@ def seed_all(impl: Any, seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+class WithStandIns:
+    """``impl`` whose functions run with stand-ins for the other graded functions they call.
+
+    ``WithStandIns(impl, "kmeans", "assign_clusters").kmeans_loss(data, c)`` calls the
+    student's kmeans_loss with a correct assign_clusters in place of the student's (see
+    ``probes.call_with_stand_ins``): a test of one function does not fail for another's mistake.
+    """
+
+    def __init__(self, impl: Any, assignment: str, *replace: str):
+        self._impl, self._assignment, self._replace = impl, assignment, list(replace)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def function(*args: Any, **kwargs: Any) -> Any:
+            return probe(self._impl, "call_with_stand_ins", self._assignment, self._replace, name, *args, **kwargs)
+
+        return function
+
+
 def call_unmodified(impl: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call ``impl.name(*args)`` and fail if it modified any argument in place."""
     __tracebackhide__ = True

@@ -106,3 +106,64 @@ def cvae_sample_digits_tracking_labels(module: Any, model: Any, labels: Any) -> 
     before = copy.deepcopy(labels)
     out = module.sample_digits(model, labels)
     return out, not _same(before, labels)
+
+
+# --- stand-ins for the other graded functions -------------------------------------------
+# A test of one function runs it with these in place of the other graded functions it calls
+# (module attributes swapped for the duration of the call), so one mistake costs the points
+# of the function it is in. They are written from the specification, like the public tests'
+# own oracles. A call that does not fit the API's signature, or that a stand-in cannot
+# handle, goes to the student's own function: the swap never fails a working submission.
+
+def _kmeans_assign_clusters(data: Any, centroids: Any) -> Any:
+    import numpy as np
+
+    data, centroids = np.asarray(data, dtype=float), np.asarray(centroids, dtype=float)
+    diff = data[:, None, :] - centroids[None, :, :]
+    return np.argmin((diff * diff).sum(-1), axis=1).astype(np.int64)  # argmin: ties to the lowest index
+
+
+def _kmeans_update_centroids(data: Any, labels: Any, centroids: Any) -> Any:
+    import numpy as np
+
+    data, labels = np.asarray(data, dtype=float), np.asarray(labels)
+    new = np.array(centroids, dtype=float, copy=True)
+    for k in range(len(new)):
+        if (labels == k).any():
+            new[k] = data[labels == k].mean(axis=0)
+    return new
+
+
+STAND_INS = {
+    "kmeans": {"assign_clusters": _kmeans_assign_clusters, "update_centroids": _kmeans_update_centroids},
+}
+
+
+def _stand_in(stand_in: Any, original: Any) -> Any:
+    import inspect
+
+    signature = inspect.signature(stand_in)
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            return original(*args, **kwargs)
+        try:
+            return stand_in(*args, **kwargs)
+        except Exception:
+            return original(*args, **kwargs)
+
+    return function
+
+
+def call_with_stand_ins(module: Any, assignment: str, replace: list, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``module.name(*args, **kwargs)`` with the graded functions in ``replace`` swapped for stand-ins."""
+    saved = {fn: getattr(module, fn) for fn in replace if hasattr(module, fn)}
+    try:
+        for fn, original in saved.items():
+            setattr(module, fn, _stand_in(STAND_INS[assignment][fn], original))
+        return getattr(module, name)(*args, **kwargs)
+    finally:
+        for fn, original in saved.items():
+            setattr(module, fn, original)

@@ -49,7 +49,7 @@ class Defaults(_Strict):
 
     time_limit: float = Field(default=60, gt=0)
     # All tests of one grading together: bounds the worst case (a submission that hangs everywhere).
-    grading_time_limit: float = Field(default=240, gt=0)
+    grading_time_limit: float = Field(default=210, gt=0)
     memory_limit_mb: int = Field(default=2048, ge=256)
     max_examples: int = Field(default=25, ge=1)
 

@@ -134,8 +134,42 @@ def _kmeans_update_centroids(data: Any, labels: Any, centroids: Any) -> Any:
     return new
 
 
+def _gmm_log_gaussian_pdf(data: Any, mu: Any, sigma: Any) -> Any:
+    import numpy as np
+    from scipy.stats import multivariate_normal
+
+    data = np.asarray(data, dtype=float)
+    return np.atleast_1d(multivariate_normal.logpdf(data, mean=mu, cov=sigma)).reshape(len(data))
+
+
+def _gmm_compute_gamma(pi: Any, mu: Any, sigma: Any, data: Any) -> Any:
+    import numpy as np
+    from scipy.special import logsumexp
+
+    with np.errstate(divide="ignore"):
+        lw = np.stack([np.log(pi[k]) + _gmm_log_gaussian_pdf(data, mu[k], sigma[k]) for k in range(len(pi))])
+    log_totals = logsumexp(lw, axis=0)
+    return np.exp(lw - log_totals), log_totals
+
+
+def _ica_sigmoid(x: Any) -> Any:
+    from scipy.special import expit
+
+    return expit(x)
+
+
+def _ica_infomax_step(W: Any, x: Any, alpha: Any) -> Any:
+    import numpy as np
+    from scipy.special import expit
+
+    W, x = np.asarray(W, dtype=float), np.asarray(x, dtype=float)
+    return W + alpha * (np.outer(1.0 - 2.0 * expit(W @ x), x) + np.linalg.inv(W).T)
+
+
 STAND_INS = {
     "kmeans": {"assign_clusters": _kmeans_assign_clusters, "update_centroids": _kmeans_update_centroids},
+    "gmm": {"log_gaussian_pdf": _gmm_log_gaussian_pdf, "compute_gamma": _gmm_compute_gamma},
+    "ica": {"sigmoid": _ica_sigmoid, "infomax_step": _ica_infomax_step},
 }
 
 

@@ -166,10 +166,19 @@ def _ica_infomax_step(W: Any, x: Any, alpha: Any) -> Any:
     return W + alpha * (np.outer(1.0 - 2.0 * expit(W @ x), x) + np.linalg.inv(W).T)
 
 
+def _cvae_loss_function(x_hat: Any, x: Any, mu: Any, logvar: Any) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    bce = F.binary_cross_entropy(x_hat, x, reduction="sum")
+    return (bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())) / x.shape[0]
+
+
 STAND_INS = {
     "kmeans": {"assign_clusters": _kmeans_assign_clusters, "update_centroids": _kmeans_update_centroids},
     "gmm": {"log_gaussian_pdf": _gmm_log_gaussian_pdf, "compute_gamma": _gmm_compute_gamma},
     "ica": {"sigmoid": _ica_sigmoid, "infomax_step": _ica_infomax_step},
+    "cvae": {"loss_function": _cvae_loss_function},
 }
 
 

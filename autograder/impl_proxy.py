@@ -32,7 +32,7 @@ class Clock:
 
     def __init__(self, box: client.Sandbox, budget: float):
         self.box, self.budget = box, budget
-        self.ends: float | None = None  # the grading's end, fixed when its first test starts
+        self.ends: float | None = None  # the grading's end, fixed by the first deadline armed
         self.limit = 0.0  # the current test's own limit
         self.timed_out: dict[str, float] = {}  # function -> seconds it ran before being killed
         self.last_call: tuple[str, tuple, dict] | None = None  # this test's latest call into the submission

@@ -98,8 +98,8 @@ def test_api_parameters_are_read_from_the_reference_without_importing_it():
 
 def local_pytest(submission: Path, *selection: str) -> subprocess.CompletedProcess:
     nodes = [str(REPO / "tests" / "kmeans" / f"test_kmeans.py::{s}") for s in selection]
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--impl={submission}", *nodes],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--impl={submission}", *nodes]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def variant(tmp_path: Path, find: str, replace: str) -> Path:

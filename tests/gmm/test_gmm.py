@@ -143,7 +143,8 @@ class TestTrainGmm:
         k, d = init.mu.shape
         lls = [gs.mean_log_likelihood(init, data)]
         for n in range(1, 9):
-            lls.append(gs.mean_log_likelihood(gs.as_state(gs.train_fn(impl)(data, *init, num_iterations=n), k, d), data))
+            state = gs.as_state(gs.train_fn(impl)(data, *init, num_iterations=n), k, d)
+            lls.append(gs.mean_log_likelihood(state, data))
         for n in range(1, len(lls)):
             check(lls[n] >= lls[n - 1] - 1e-9 * (1 + abs(lls[n - 1])),
                   f"the mean log-likelihood went down from {lls[n - 1]!r} (after {n - 1} iterations) to "

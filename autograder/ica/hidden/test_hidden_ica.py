@@ -15,8 +15,8 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
 from helpers import check, check_close, check_shape, fmt, probe
-from ica_support import (align_rows, amari_index, infomax_update, matched_correlations, mixes, non_symmetric_matrix, seeds,
-                         step_fn, unmixer_fn)
+from ica_support import (align_rows, amari_index, infomax_update, matched_correlations, mixes, non_symmetric_matrix,
+                         seeds, step_fn, unmixer_fn)
 
 ASSIGNMENT = "ica"
 

@@ -40,7 +40,8 @@ class TestLargeOffset:
         """Clusters around 1e6: same centroids and loss as scikit-learn."""
         data, init = case
         ref = KMeans(n_clusters=len(init), init=init, n_init=1, algorithm="lloyd", max_iter=50, tol=0).fit(data)
-        check_close(train_fn(impl)(data, init, num_iterations=50), ref.cluster_centers_, "centroids", rtol=1e-9, atol=1e-6)
+        out = train_fn(impl)(data, init, num_iterations=50)
+        check_close(out, ref.cluster_centers_, "centroids", rtol=1e-9, atol=1e-6)
 
 
 class TestLossLargeOffset:
@@ -68,7 +69,8 @@ class TestQuantizeTies:
         """Grey pixels exactly between two palette entries take the first entry."""
         image = np.full((2, 2, 3), 0.5)
         cents = np.array([[0.25, 0.25, 0.25], [0.75, 0.75, 0.75]])
-        check_close(quantize_fn(impl)(image, cents), np.full((2, 2, 3), 0.25), "quantize_image on exact ties", rtol=0, atol=0)
+        check_close(quantize_fn(impl)(image, cents), np.full((2, 2, 3), 0.25), "quantize_image on exact ties",
+                    rtol=0, atol=0)
 
 
 class TestBiggerInputs:

@@ -48,8 +48,8 @@ class Defaults(_Strict):
     """Limits that apply where an assignment or test does not set its own."""
 
     time_limit: float = Field(default=60, gt=0)
-    # All tests of one grading together: bounds the worst case (a submission that hangs everywhere).
-    grading_time_limit: float = Field(default=210, gt=0)
+    # What the rest of a grading may take once a call has timed out: bounds a submission that hangs everywhere.
+    grading_time_limit: float = Field(default=180, gt=0)
     memory_limit_mb: int = Field(default=2048, ge=256)
     max_examples: int = Field(default=25, ge=1)
 

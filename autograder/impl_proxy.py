@@ -3,9 +3,10 @@
 It bounds the worst case of a grading. The runner's ``impl`` is a :class:`GuardedModule`.
 Once a function has run past its time limit, later tests that call it fail at once with
 that reason ("unmixer did not finish within 20 s in an earlier test; not run again")
-instead of each waiting its own limit; and every test's deadline is cut to the grading's
-overall budget (``defaults.grading_time_limit``), so a submission that hangs in every
-function is graded in bounded time whatever the number of tests. It also remembers the
+instead of each waiting its own limit; and from the first such timeout on, every test's
+deadline is cut to the grading's remaining budget (``defaults.grading_time_limit``), so a
+submission that hangs in every function is graded in bounded time whatever the number of
+tests, while a submission that never hangs is never cut short by a loaded machine. It also remembers the
 last call of each test (with the API's parameter names, read from the reference) so a
 failure can show the input the student's function got.
 """
@@ -32,7 +33,7 @@ class Clock:
 
     def __init__(self, box: client.Sandbox, budget: float):
         self.box, self.budget = box, budget
-        self.ends: float | None = None  # the grading's end, fixed by the first deadline armed
+        self.ends: float | None = None  # the grading's end, fixed by the first timeout
         self.limit = 0.0  # the current test's own limit
         self.timed_out: dict[str, float] = {}  # function -> seconds it ran before being killed
         self.last_call: tuple[str, tuple, dict] | None = None  # this test's latest call into the submission
@@ -40,11 +41,9 @@ class Clock:
     def start_test(self, limit: float) -> None:
         """Arm the sandbox's deadline for a test whose limit is ``limit`` seconds."""
         now = time.monotonic()
-        if self.ends is None:
-            self.ends = now + self.budget
         self.limit = limit
         self.last_call = None
-        self.box.deadline = min(now + limit, self.ends)
+        self.box.deadline = now + limit if self.ends is None else min(now + limit, self.ends)
 
     def refuse(self, key: str) -> None:
         """Raise TimeLimit at once if ``key`` already timed out or the budget is spent."""
@@ -52,7 +51,7 @@ class Clock:
             raise TimeLimit(f"{key} did not finish within {self.timed_out[key]:.3g} s in an earlier test; "
                             f"not run again")
         if self.ends is not None and time.monotonic() >= self.ends:
-            raise TimeLimit(f"the grading's time budget ({self.budget:.3g} s for all tests together) ran out "
+            raise TimeLimit(f"the grading's time budget ({self.budget:.3g} s after the first timeout) ran out "
                             f"before {key} was called (slow or hanging functions in earlier tests)")
 
     def run(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -63,6 +62,8 @@ class Clock:
         try:
             return fn(*args, **kwargs)
         except TimeLimit:
+            if self.ends is None:
+                self.ends = time.monotonic() + self.budget
             given = (deadline - started) if deadline is not None else 0.0
             if self.limit > 0 and given >= _FAIR_SHARE * self.limit:
                 self.timed_out.setdefault(key, self.limit if given >= 0.9 * self.limit else given)

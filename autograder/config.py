@@ -48,6 +48,8 @@ class TestSpec(_Strict):
     visibility: Literal["public", "hidden"]
     select: list[str] = Field(min_length=1)
     time_limit: float | None = Field(default=None, gt=0)
+    # Shown when a hidden line fails: the function and the kind of case, never the inputs.
+    summary: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\n]*$")
     # For a hidden line: whether its real feedback is shown on Gradescope once the due date
     # has passed (``after_due_date``) or never (the default). Public lines always show it.
     reveal: Literal["never", "after_due_date"] | None = None
@@ -71,6 +73,8 @@ class Defaults(_Strict):
     """Limits that apply where an assignment or test does not set its own."""
 
     time_limit: float = Field(default=60, gt=0)
+    # What the rest of a grading may take once a call has timed out: bounds a submission that hangs everywhere.
+    grading_time_limit: float = Field(default=180, gt=0)
     memory_limit_mb: int = Field(default=2048, ge=256)
     max_examples: int = Field(default=25, ge=1)
     requirements: list[str] = Field(default_factory=list)          # what every autograder installs

@@ -22,6 +22,7 @@ from .errors import CourseError
 from .feedback_text import after_first_line, clean_text, one_line, quoted
 from .selflimit import limit_trusted_memory
 from .sandbox.client import GradingAbort, Limits, RemoteModule, Sandbox, StudentError, TimeLimit
+from .impl_proxy import Clock, GuardedModule, api_parameters
 
 HIDDEN_MESSAGE = "Hidden test failed. Its details are not shown; re-read the specification of this part."
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -43,23 +44,22 @@ def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
 
 
-def describe_failure(item, excinfo) -> str:
-    """A few lines for the student: the property, what went wrong, the shrunk input."""
+def describe_failure(item, excinfo, last_call: str = "") -> str:
+    """A few lines for the student: the property, what went wrong, the smallest failing call."""
+    from course_pytest import format_failure  # the tests' own formatter (tests/ is on sys.path)
+
     exc = excinfo.value
     doc = _first_line(getattr(getattr(item, "function", None), "__doc__", None))
-    lines = [f"{item.name}: {doc}" if doc else item.name]
     if isinstance(exc, StudentError):
-        lines.append(student_error_text(exc))
+        error = student_error_text(exc)
     elif isinstance(exc, GradingAbort):  # grader text that may end in the student's (an import failure)
-        lines.append(after_first_line(str(exc)))
+        error = after_first_line(str(exc))
     elif isinstance(exc, AssertionError):
-        lines.append(str(exc) or "assertion failed")
+        error = str(exc) or "assertion failed"
     else:
-        lines.append(f"{type(exc).__name__}: {exc}")
-    for note in getattr(exc, "__notes__", []):
-        kept = [ln for ln in str(note).splitlines() if not re.match(r"\s*(self|impl)=", ln)]
-        lines.append("\n".join(kept))
-    return clean_text(_ADDRESS.sub("", "\n".join(line.rstrip() for line in lines if line)))
+        error = f"{type(exc).__name__}: {exc}"
+    text = format_failure(item.name, doc, error, last_call, getattr(exc, "__notes__", []))
+    return clean_text(_ADDRESS.sub("", text))
 
 
 def student_error_text(exc: StudentError) -> str:
@@ -82,6 +82,9 @@ class GradingPlugin:
         self._prefixes = [(nid, s) for s in assignment.tests for nid in node_ids(root, assignment, s)]
         self._current: str | None = None
         self._timed_out: set[str] = set()  # lines whose remaining tests are not run (all-or-nothing)
+        self.clock = Clock(box, course.defaults.grading_time_limit)
+        # The API's parameter names, for showing a failing call: read from the reference (trusted side only).
+        self.params = api_parameters(root / "solutions" / assignment.submission)
 
     def spec_of(self, nodeid: str) -> TestSpec | None:
         for prefix, spec in self._prefixes:
@@ -90,7 +93,8 @@ class GradingPlugin:
         return None
 
     def pytest_configure(self, config) -> None:
-        config.course_impl_factory = lambda module: RemoteModule(self.box)
+        params = self.params
+        config.course_impl_factory = lambda module: GuardedModule(self.clock, RemoteModule(self.box), params)
 
     def pytest_runtest_setup(self, item) -> None:
         spec = self.spec_of(item.nodeid)
@@ -103,7 +107,17 @@ class GradingPlugin:
         limit = self.course.time_limit(self.assignment, spec) if spec else self.course.defaults.time_limit
         if spec is not None and spec.name in self._timed_out:
             limit = 0.0  # the line already failed on its time limit: spend no more time on it
-        self.box.deadline = time.monotonic() + limit
+        self.clock.start_test(limit)
+
+    def _last_call(self) -> str:
+        from course_pytest import format_call
+
+        if self.clock.last_call is None:
+            return ""
+        name, args, kwargs = self.clock.last_call
+        if name not in self.params:
+            return ""  # a probe's own arguments are test machinery, not the student's input
+        return format_call(name, self.params[name], args, kwargs)
 
     def pytest_runtest_teardown(self, item) -> None:
         self.box.deadline = None
@@ -117,7 +131,7 @@ class GradingPlugin:
         passed = call.excinfo is None
         if not passed and call.excinfo.errisinstance(TimeLimit):
             self._timed_out.add(spec.name)
-        message = "" if passed else describe_failure(item, call.excinfo)
+        message = "" if passed else describe_failure(item, call.excinfo, self._last_call())
         self.outcomes[spec.name].append({"test": item.nodeid, "passed": passed, "message": message})
 
 
@@ -148,7 +162,7 @@ def build_report(assignment: Assignment, plugin: GradingPlugin, isolation: str, 
         tests.append({
             "name": spec.name, "visibility": spec.visibility, "max_score": spec.points,
             "score": spec.points if passed else 0.0, "passed": passed, "message": message,
-            "public_reason": import_failed,
+            "public_reason": import_failed, "summary": spec.summary,
             "checks": [{"test": r["test"], "passed": r["passed"]} for r in runs],
         })
     return {"assignment": assignment.id, "isolation": isolation, "tests": tests,

@@ -14,13 +14,31 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from helpers import check, check_shape, fmt
+from helpers import WithStandIns, check, check_shape, fmt
 
 # The tests build their own state: the API promises field names, not a class.
 GMMState = collections.namedtuple("GMMState", ["pi", "mu", "sigma"])
 
 # train_gmm may add up to 1e-6·I to every covariance in each M-step.
 REG_ALLOWANCE = 1e-6
+
+
+# ------------------------------------------------------- the student's functions, one at a time
+# Each runs with correct stand-ins for the other graded functions it calls (probes.STAND_INS),
+# so a mistake in log_gaussian_pdf costs log_gaussian_pdf's points, not train_gmm's too.
+def gamma_fn(impl):
+    """The student's compute_gamma, calling a correct log_gaussian_pdf."""
+    return WithStandIns(impl, "gmm", "log_gaussian_pdf").compute_gamma
+
+
+def train_fn(impl):
+    """The student's train_gmm, calling a correct log_gaussian_pdf and compute_gamma."""
+    return WithStandIns(impl, "gmm", "log_gaussian_pdf", "compute_gamma").train_gmm
+
+
+def compress_fn(impl):
+    """The student's gmm_compress, calling a correct log_gaussian_pdf and compute_gamma."""
+    return WithStandIns(impl, "gmm", "log_gaussian_pdf", "compute_gamma").gmm_compress
 
 
 # ----------------------------------------------------------------------------- oracles

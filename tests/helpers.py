@@ -3,7 +3,9 @@ expected and actual values, so a failing test is feedback a student can act on."
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,14 +51,50 @@ def seed_all(impl: Any, seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+class WithStandIns:
+    """``impl`` whose functions run with stand-ins for the other graded functions they call.
+
+    ``WithStandIns(impl, "kmeans", "assign_clusters").kmeans_loss(data, c)`` calls the
+    student's kmeans_loss with a correct assign_clusters in place of the student's (see
+    ``probes.call_with_stand_ins``): a test of one function does not fail for another's mistake.
+    """
+
+    def __init__(self, impl: Any, assignment: str, *replace: str):
+        self._impl, self._assignment, self._replace = impl, assignment, list(replace)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def function(*args: Any, **kwargs: Any) -> Any:
+            return probe(self._impl, "call_with_stand_ins", self._assignment, self._replace, name, *args, **kwargs)
+
+        return function
+
+
 def call_unmodified(impl: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call ``impl.name(*args)`` and fail if it modified any argument in place."""
     __tracebackhide__ = True
     result, changed = probe(impl, "call_tracking_mutation", name, *args, **kwargs)
     if changed:
-        raise AssertionError(f"{name} modified its argument(s) {', '.join(changed)} in place; "
-                             f"work on a copy (e.g. arr.copy()) instead")
+        names = parameter_names(impl, name)
+        # The probe reports positional arguments as "#1", "#2", ...: name them as the API does.
+        shown = [names[int(c[1:]) - 1] if c.startswith("#") and c[1:].isdigit() and int(c[1:]) <= len(names)
+                 else c for c in changed]
+        raise AssertionError(f"{name} modified its argument{'s' if len(shown) > 1 else ''} {', '.join(shown)} "
+                             f"in place; work on a copy (e.g. arr.copy()) instead")
     return result
+
+
+def parameter_names(impl: Any, name: str) -> list[str]:
+    """The parameter names of ``impl.name`` (under the grader: the API's, from the reference)."""
+    remote = getattr(impl, "__course_params__", None)
+    if remote is not None:
+        return remote(name)
+    try:
+        return list(inspect.signature(getattr(impl, name)).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return []
 
 
 def fmt(value: Any, limit: int = 600) -> str:
@@ -66,7 +104,8 @@ def fmt(value: Any, limit: int = 600) -> str:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         text = repr(value.item())
     elif isinstance(value, np.ndarray):
-        text = np.array2string(value, precision=6, threshold=40, edgeitems=3, separator=", ")
+        text = np.array2string(value, precision=6, threshold=40, edgeitems=3, separator=", ", max_line_width=10**6)
+        text = re.sub(r"\n\s*", " ", text)  # one line: rows of a matrix stay readable in a short report
         text = f"array(shape={value.shape}, dtype={value.dtype}) {text}"
     else:
         text = repr(value)
@@ -104,7 +143,8 @@ def check_close(actual: Any, expected: Any, what: str, rtol: float = 1e-7, atol:
     if not np.allclose(act, exp, rtol=rtol, atol=atol, equal_nan=False):
         bad = ~np.isclose(act, exp, rtol=rtol, atol=atol)
         where = tuple(int(i) for i in np.argwhere(bad)[0]) if exp.ndim else ()
-        at = f" (first mismatch at index {where}: expected {exp[where]!r}, got {act[where]!r})" if exp.ndim else ""
+        at = f" (first mismatch at index {where}: expected {exp[where].item()!r}, got {act[where].item()!r})" \
+            if exp.ndim else ""
         raise AssertionError(f"{what} is wrong{at}\n  expected: {fmt(exp)}\n  actual:   {fmt(act)}")
 
 

@@ -19,10 +19,23 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 from scipy.special import expit
 
+from helpers import WithStandIns
+
 # Mixes whose whitened mixing V A is itself this close to a scaled permutation are
 # rejected: there, returning the identity would already pass. Over 1,000 seeds of
 # 3×3 Gaussian mixing, 2 in 10 fall below it.
 MIN_MIXING_AMARI = 0.25
+
+
+def step_fn(impl):
+    """The student's infomax_step, calling a correct sigmoid (one mistake, one function's points)."""
+    return WithStandIns(impl, "ica", "sigmoid").infomax_step
+
+
+def unmixer_fn(impl):
+    """The student's unmixer, calling a correct sigmoid and infomax_step: its separation tests
+    judge the schedule and the loop, not the step (checked by infomax_step's own tests)."""
+    return WithStandIns(impl, "ica", "sigmoid", "infomax_step").unmixer
 
 
 def amari_index(P: np.ndarray) -> float:

@@ -107,3 +107,107 @@ def cvae_sample_digits_tracking_labels(module: Any, model: Any, labels: Any) -> 
     before = copy.deepcopy(labels)
     out = module.sample_digits(model, labels)
     return out, not _same(before, labels)
+
+
+# --- stand-ins for the other graded functions -------------------------------------------
+# A test of one function runs it with these in place of the other graded functions it calls
+# (module attributes swapped for the duration of the call), so one mistake costs the points
+# of the function it is in. They are written from the specification, like the public tests'
+# own oracles. A call that does not fit the API's signature, or that a stand-in cannot
+# handle, goes to the student's own function: the swap never fails a working submission.
+
+def _kmeans_assign_clusters(data: Any, centroids: Any) -> Any:
+    import numpy as np
+
+    data, centroids = np.asarray(data, dtype=float), np.asarray(centroids, dtype=float)
+    diff = data[:, None, :] - centroids[None, :, :]
+    return np.argmin((diff * diff).sum(-1), axis=1).astype(np.int64)  # argmin: ties to the lowest index
+
+
+def _kmeans_update_centroids(data: Any, labels: Any, centroids: Any) -> Any:
+    import numpy as np
+
+    data, labels = np.asarray(data, dtype=float), np.asarray(labels)
+    new = np.array(centroids, dtype=float, copy=True)
+    for k in range(len(new)):
+        if (labels == k).any():
+            new[k] = data[labels == k].mean(axis=0)
+    return new
+
+
+def _gmm_log_gaussian_pdf(data: Any, mu: Any, sigma: Any) -> Any:
+    import numpy as np
+    from scipy.stats import multivariate_normal
+
+    data = np.asarray(data, dtype=float)
+    return np.atleast_1d(multivariate_normal.logpdf(data, mean=mu, cov=sigma)).reshape(len(data))
+
+
+def _gmm_compute_gamma(pi: Any, mu: Any, sigma: Any, data: Any) -> Any:
+    import numpy as np
+    from scipy.special import logsumexp
+
+    with np.errstate(divide="ignore"):
+        lw = np.stack([np.log(pi[k]) + _gmm_log_gaussian_pdf(data, mu[k], sigma[k]) for k in range(len(pi))])
+    log_totals = logsumexp(lw, axis=0)
+    return np.exp(lw - log_totals), log_totals
+
+
+def _ica_sigmoid(x: Any) -> Any:
+    from scipy.special import expit
+
+    return expit(x)
+
+
+def _ica_infomax_step(W: Any, x: Any, alpha: Any) -> Any:
+    import numpy as np
+    from scipy.special import expit
+
+    W, x = np.asarray(W, dtype=float), np.asarray(x, dtype=float)
+    return W + alpha * (np.outer(1.0 - 2.0 * expit(W @ x), x) + np.linalg.inv(W).T)
+
+
+def _cvae_loss_function(x_hat: Any, x: Any, mu: Any, logvar: Any) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    bce = F.binary_cross_entropy(x_hat, x, reduction="sum")
+    return (bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())) / x.shape[0]
+
+
+STAND_INS = {
+    "kmeans": {"assign_clusters": _kmeans_assign_clusters, "update_centroids": _kmeans_update_centroids},
+    "gmm": {"log_gaussian_pdf": _gmm_log_gaussian_pdf, "compute_gamma": _gmm_compute_gamma},
+    "ica": {"sigmoid": _ica_sigmoid, "infomax_step": _ica_infomax_step},
+    "cvae": {"loss_function": _cvae_loss_function},
+}
+
+
+def _stand_in(stand_in: Any, original: Any) -> Any:
+    import inspect
+
+    signature = inspect.signature(stand_in)
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            return original(*args, **kwargs)
+        try:
+            return stand_in(*args, **kwargs)
+        except Exception:
+            return original(*args, **kwargs)
+
+    return function
+
+
+def call_with_stand_ins(module: Any, assignment: str, replace: list, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``module.name(*args, **kwargs)`` with the graded functions in ``replace`` swapped for stand-ins."""
+    saved = {fn: getattr(module, fn) for fn in replace if hasattr(module, fn)}
+    try:
+        for fn, original in saved.items():
+            setattr(module, fn, _stand_in(STAND_INS[assignment][fn], original))
+        return getattr(module, name)(*args, **kwargs)
+    finally:
+        for fn, original in saved.items():
+            setattr(module, fn, original)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from cvae_support import (as_tensor64, batches, bce_sum, flat_parameters, inputs, is_float_tensor, kl_closed_form,
                           labels_of, loss_case, negative_elbo, normal, onehot, scalar, sizes, small_digits, tensor,
                           use_tensors_for)
-from helpers import call_unmodified, check, check_close, check_shape, fmt, probe, seed_all
+from helpers import WithStandIns, call_unmodified, check, check_close, check_shape, fmt, probe, seed_all
 
 ASSIGNMENT = "cvae"
 
@@ -326,6 +326,11 @@ def full_negative_elbo(impl, model, loader, seed: int) -> float:
     return negative_elbo(x_hat, x, mu, logvar)
 
 
+def train_fn(impl):
+    """The student's train_cvae, calling a correct loss_function: a loss mistake costs loss_function's points only."""
+    return WithStandIns(impl, ASSIGNMENT, "loss_function").train_cvae
+
+
 class TestTrainCVAE:
     @settings(max_examples=4)
     @given(seeds)
@@ -335,7 +340,7 @@ class TestTrainCVAE:
         model = build(impl, SMALL, seed)
         before = full_negative_elbo(impl, model, loader, seed)
         seed_all(impl, seed)
-        losses = as_tensor64(impl.train_cvae(model, loader, epochs=6, lr=3e-3), "train_cvae(...) losses")
+        losses = as_tensor64(train_fn(impl)(model, loader, epochs=6, lr=3e-3), "train_cvae(...) losses")
         check_shape(losses, (6,), "losses returned by train_cvae(model, loader, epochs=6)")
         check(np.isfinite(losses).all(), f"non-finite epoch losses: {fmt(losses)}")
         after = full_negative_elbo(impl, model, loader, seed)
@@ -358,7 +363,7 @@ class TestTrainCVAE:
         model = build(impl, SMALL, seed)
         reference = np.mean([full_negative_elbo(impl, model, loader, seed + k) for k in range(3)])
         seed_all(impl, seed)
-        losses = as_tensor64(impl.train_cvae(model, loader, epochs=2, lr=0.0), "train_cvae(...) losses")
+        losses = as_tensor64(train_fn(impl)(model, loader, epochs=2, lr=0.0), "train_cvae(...) losses")
         check_shape(losses, (2,), "losses returned by train_cvae(model, loader, epochs=2)")
         check_close(losses, np.full(2, reference), "epoch losses with lr = 0 (the mean of loss_function over the "
                     "batches, about the negative ELBO per example)", rtol=1e-3, atol=0)

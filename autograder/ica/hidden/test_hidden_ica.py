@@ -15,7 +15,8 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
 from helpers import check, check_close, check_shape, fmt, probe
-from ica_support import align_rows, amari_index, infomax_update, matched_correlations, mixes, non_symmetric_matrix, seeds
+from ica_support import (align_rows, amari_index, infomax_update, matched_correlations, mixes, non_symmetric_matrix,
+                         seeds, step_fn, unmixer_fn)
 
 ASSIGNMENT = "ica"
 
@@ -39,7 +40,7 @@ AMARI_SOURCES = {"sparse": 0.1, "scaled_laplace": 0.1, "student_t": 0.15}
 
 def separation(impl, mix, threshold, what):
     d = mix.S.shape[1]
-    W = check_shape(impl.unmixer(mix.Z), (d, d), "unmixer(Z)")
+    W = check_shape(unmixer_fn(impl)(mix.Z), (d, d), "unmixer(Z)")
     check(np.isfinite(W).all(), f"unmixer returned a non-finite W: {fmt(W)}")
     P = mix.system(W)
     got = amari_index(P)
@@ -54,7 +55,7 @@ class TestMoreSources:
     def test_five_laplace_sources(self, impl, mix):
         """5 Laplace sources, 2,000 whitened samples: separated (Amari ≤ 0.07) and each matched with |corr| ≥ 0.975."""
         W = separation(impl, mix, AMARI_5, "5 sources")
-        match, corr = matched_correlations(check_shape(impl.unmix(mix.Z, W), mix.Z.shape, "unmix(Z, W)"), mix.S)
+        match, corr = matched_correlations(mix.Z @ W.T, mix.S)  # the specified unmix, not the student's
         check(corr.min() >= MIN_CORR_5, f"5 sources: weakest matched |correlation| {corr.min():.3f}, expected "
                                         f"≥ {MIN_CORR_5}; matches {np.round(corr, 3).tolist()}")
 
@@ -158,7 +159,7 @@ class TestStepSaturated:
         W = non_symmetric_matrix(rng, d)
         x = rng.uniform(-scale, scale, d)
         expected = infomax_update(W, x, 0.01)
-        check_close(impl.infomax_step(W, x, 0.01), expected, "infomax_step(W, x, 0.01)",
+        check_close(step_fn(impl)(W, x, 0.01), expected, "infomax_step(W, x, 0.01)",
                     rtol=1e-10, atol=1e-10 * np.abs(expected).max())
 
 

@@ -262,9 +262,12 @@ def load_course(path: Path | None = None) -> Course:
     """Load course.yml from ``path`` (default: the repository's course.yml).
 
     The test folders its ``select`` entries name are looked up beside it (the
-    repository, or the root of an autograder bundle).
+    repository, or the root of an autograder bundle); a course.yml kept elsewhere
+    (``course --course FILE``) describes the repository's files, so they are looked up there.
     """
     path = Path(path or COURSE_FILE)
     if not path.is_file():
         raise CourseError(f"{path}: file not found")
-    return parse_course(path.read_text(encoding="utf-8"), source=path.name, root=path.resolve().parent)
+    beside = path.resolve().parent
+    root = beside if (beside / "tests").is_dir() else REPO_ROOT
+    return parse_course(path.read_text(encoding="utf-8"), source=path.name, root=root)

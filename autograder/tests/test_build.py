@@ -55,6 +55,9 @@ def _source(path: Path) -> str:
     return "\n".join(line for cell in code for line in cell.splitlines() if not line.lstrip().startswith(("%", "!")))
 
 
+COURSE_DISTRIBUTION = "unsupervised-course"  # pyproject's name of this package
+
+
 def distributions(paths: list[Path], top_level_only: bool = False) -> set[str]:
     """Third-party distributions the files import (stdlib and the course's own modules left out)."""
     owners = packages_distributions()
@@ -63,6 +66,8 @@ def distributions(paths: list[Path], top_level_only: bool = False) -> set[str]:
         for module in _imports(_source(path), top_level_only):
             if module in sys.stdlib_module_names or module not in owners:
                 continue  # the standard library, or one of the course's modules (helpers, labkit, …)
+            if set(owners[module]) == {COURSE_DISTRIBUTION}:
+                continue  # the grader's own package: imported by the tests only under the grader
             found |= {canonical(d) for d in owners[module]}
     return found
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import resource
-from pathlib import Path
 
 DEFAULT_MB = 1024
 FLOOR_MB = 512  # the runner itself (pytest, hypothesis, NumPy, a reply) needs about 250 MB
@@ -34,19 +33,12 @@ ENV = "COURSE_RUNNER_MEMORY_MB"
 
 def available_mb() -> int:
     """Memory this process can get: the machine's, or its memory cgroup's limit if lower."""
+    from .fallback import memory_limit_bytes
+
     with open("/proc/meminfo") as meminfo:
         total = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1]) // 1024
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for limit_file in ([f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"] if "memory" in controllers.split(",")
-                           else [f"/sys/fs/cgroup{path}/memory.max"] if controllers == "" else []):
-            try:
-                value = Path(limit_file).read_text().strip()
-            except OSError:
-                continue
-            if value.isdigit():
-                total = min(total, int(value) // (1024 * 1024))
-    return total
+    limit = memory_limit_bytes()
+    return min(total, limit // (1024 * 1024)) if limit else total
 
 
 def trusted_limit_mb() -> int:

@@ -14,17 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-CGROUP = Path("/sys/fs/cgroup")
+from autograder.sandbox.cgroups import own_group
 # The command enters the group before it runs: everything it starts is counted too.
 _ENTER = 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"'
 
 
 def _own_group(controller: str) -> Path:
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, names, path = line.split(":", 2)
-        if controller in names.split(","):
-            return CGROUP / controller / path.lstrip("/")
-    raise RuntimeError(f"no {controller} cgroup for this process")
+    folder = own_group(controller)
+    if folder is None:
+        raise RuntimeError(f"no {controller} cgroup for this process")
+    return folder
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ..errors import CourseError
+from ..sandbox.cgroups import own_group as sandbox_own_group
 
 HIERARCHY = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
@@ -18,11 +19,10 @@ PERIOD_US = 100_000
 
 def own_group(controller: str) -> Path:
     """This process's cgroup folder for ``controller`` (v1)."""
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, names, path = line.split(":", 2)
-        if controller in names.split(","):
-            return HIERARCHY / controller / path.lstrip("/")
-    raise CourseError(f"no {controller} cgroup (cgroup v1) on this machine")
+    folder = sandbox_own_group(controller)
+    if folder is None:
+        raise CourseError(f"no {controller} cgroup (cgroup v1) on this machine")
+    return folder
 
 
 class Limits:

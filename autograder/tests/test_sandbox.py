@@ -13,6 +13,7 @@ import torch
 
 from autograder.sandbox import protocol
 from autograder.sandbox.client import SANDBOX_UID, GradingAbort, Limits, RemoteModule, Sandbox, StudentError
+from sandbox_leftovers import sandbox_tasks
 
 
 def test_protocol_round_trips_plain_data():
@@ -139,21 +140,8 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox uid needs ro
 
 
 def _live_tasks(uid: int) -> list[str]:
-    """Every live task (thread) of ``uid``: /proc/PID/task/TID/status, not just each main thread."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/task/{tid}/status"))
-            except OSError:
-                continue
-            if int(fields["Uid"].split()[0]) == uid and fields["State"].split()[0] not in "ZX":
-                found.append(f"{pid}/{tid}")
-    return found
+    """Every live task (thread) of ``uid``, "PID/TID": the suite's own scan, not the sweep's."""
+    return [f"{pid}/{tid}" for pid, tid, _ in sandbox_tasks(range(uid, uid + 1))]
 
 
 def _sysv_of(uid: int) -> list[str]:

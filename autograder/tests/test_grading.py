@@ -61,15 +61,18 @@ def test_one_wrong_function_costs_exactly_its_own_points(course_cli, course, tmp
     failed = {t["name"] for t in res["tests"] if t["status"] == "failed"}
     assert failed == {"quantize_image", "hidden_quantize_ties", "hidden_quantize_ties (details)"}
     hidden = next(t for t in res["tests"] if t["name"] == "hidden_quantize_ties")
-    assert hidden["output"].startswith("Hidden test failed.") and "quantize" not in hidden["output"]
+    summary = next(t.summary for t in a.tests if t.name == "hidden_quantize_ties")
+    # A failed hidden line shows its course.yml summary (the function, the kind of case), never inputs.
+    assert summary.split(": ", 1)[1] in hidden["output"] and "expected" not in hidden["output"]
+    assert "array" not in hidden["output"] and "Failing" not in hidden["output"]
     details = next(t for t in res["tests"] if t["name"] == "hidden_quantize_ties (details)")
     assert details["visibility"] == "hidden" and details["max_score"] == 0 and "quantize" in details["output"]
     public = next(t for t in res["tests"] if t["name"] == "quantize_image")
-    assert "expected" in public["output"] and "Failing test case" in public["output"]
+    assert "expected" in public["output"] and "smallest failing call" in public["output"]
     # Markdown: the property as text, the counterexample and expected/actual in a code block, short.
     assert res["output_format"] == "md" and public["output_format"] == "md"
     head, block = public["output"].split("\n\n```text\n", 1)
-    assert "expected" not in head and "Failing test case" in block and block.endswith("\n```")
+    assert "expected" not in head and "smallest failing call" in block and block.endswith("\n```")
     assert len(public["output"]) < 1500 and public["output"].count("\n") < 25
     assert "Visible tests: 8 of 10 points." in res["output"] and "Hidden tests: 5 of 6 points" in res["output"]
 

@@ -1,6 +1,8 @@
 """Parallel grading is deterministic: the same folder graded again gives the same gradebook and results."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -54,7 +56,7 @@ def test_grade_all_twice_in_parallel_gives_identical_results(course_cli, course,
         assert csv_text == first_csv, f"run {i} gradebook differs from run 1:\n{first_csv}\n---\n{csv_text}"
         for name in files:
             assert results[name] == first_results[name], f"run {i}: {name} differs from run 1"
-    totals = {line.split(",")[0]: line.split(",")[-2] for line in first_csv.splitlines()[1:]}
+    totals = {row["submission"]: row["total"] for row in csv.DictReader(io.StringIO(first_csv))}
     assert float(totals["sol1.py"]) == float(totals["sol2.py"]) == a.total_points, totals
     assert float(totals["null_zeros.py"]) == float(totals["null_initial.py"]) == float(totals["stub.py"]) == 0, totals
     print(f"grade-all --jobs 2 of 8 submissions, 5 runs: {', '.join(f'{s:.0f} s' for s in seconds)}")

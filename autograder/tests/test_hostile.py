@@ -34,6 +34,7 @@ import pytest
 from autograder.build import autograder_zip
 from autograder.config import REPO_ROOT, load_course
 from autograder.grading import zip_folder
+from autograder.sandbox.cgroups import CODE_MB
 from autograder.sandbox.client import Limits
 
 from sandbox_leftovers import SANDBOX_UID, caged, clean_leftovers, leftovers, remove_cgroup
@@ -66,6 +67,9 @@ class Case:
     upload: str = "kmeans.py"
     reason: str | None = None  # a malformed upload: 0 with a one-line reason containing this
     zipped: bool = True  # folders: uploaded as a zip (else as a folder, which `course grade` zips itself)
+    # A file graded inside a submission folder keeps its name, as on Gradescope (`course grade FILE`
+    # grades a lone .py file under the assignment's name: files named after students).
+    in_folder: bool = False
     memory_mb: int = 2048  # the grading's cage (otter, runner, workers together)
     within_s: float | None = None  # a bound on the grading's wall time tighter than the suite's
     peak_rss_mb: float | None = None  # a bound on the peak RSS of the grading's largest process
@@ -94,7 +98,7 @@ CASES = [
     Case("14_network.py", HONEST_BUT_LOSS),
     Case("15a_empty.py", reason="is empty"),
     Case("15b_syntax_error.py", reason="SyntaxError on line 4"),
-    Case("15c_wrong_name.py", upload="kmeans_final.py", reason="Submit a file named kmeans.py"),
+    Case("15c_wrong_name.py", upload="kmeans_final.py", reason="Submit a file named kmeans.py", in_folder=True),
     Case("15d_notebook.ipynb", upload="kmeans.ipynb", reason="not a notebook"),
     Case("15e_handout", reason="No gradable files"),
     Case("15f_two_files", reason="More than one Python file", zipped=False),
@@ -104,7 +108,9 @@ CASES = [
     Case("18_keyring.py", HONEST_BUT_LOSS),
     Case("19_decode_amplification.py", memory_mb=3072, within_s=180, peak_rss_mb=1024),  # the runner's bound
     Case("20_slow_decode.py", memory_mb=3072, within_s=180, peak_rss_mb=1024),
-    Case("21_shared_memory.py", HONEST_BUT_LOSS, memory_mb=4096, peak_rss_mb=KMEANS_MEMORY_MB),  # the worker's
+    # The worker's cgroup holds its limit plus CODE_MB; its RSS also counts library pages that the
+    # trusted side read first (charged there): 64 MB for those. It asks for 512 MB past the limit.
+    Case("21_shared_memory.py", HONEST_BUT_LOSS, memory_mb=4096, peak_rss_mb=KMEANS_MEMORY_MB + CODE_MB + 64),
     Case("22_fake_score.py", HONEST_BUT_LOSS),
     Case("23_pid_visibility.py", HONEST_BUT_LOSS),
 ]
@@ -143,9 +149,10 @@ def materialise(case: Case, tmp: Path, markers: Path) -> Path:
     """The upload for ``case`` under ``tmp``: a file, a zip or a folder."""
     src = HOSTILE / case.source
     if src.is_file():
-        path = tmp / case.upload
+        path = tmp / "submission" / case.upload if case.in_folder else tmp / case.upload
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(compose(src.read_text(), markers))
-        return path
+        return path.parent if case.in_folder else path
     folder = tmp / src.name
     for item in sorted(src.rglob("*")):
         if item.is_file():
@@ -338,7 +345,8 @@ def check_report(source: str, results: dict) -> None:
         message = next(t["output"] for t in results["tests"] if t["name"] == "kmeans_loss")
         if "REPORT " in message:
             facts = reported(results)
-            assert facts["mmap_mb"] + facts["shm_mb"] <= facts["limit_mb"], facts
+            # the worker's limit plus the grader's allowance for its code (cgroup or RLIMIT_AS alike)
+            assert facts["mmap_mb"] + facts["shm_mb"] <= facts["limit_mb"] + CODE_MB, facts
     elif source.startswith("23_"):  # the worker sees its own processes only (a namespace's init at most)
         facts = reported(results)
         assert facts["grader"] == [] and facts["other_users"] <= 1, facts

@@ -119,8 +119,9 @@ def test_diff_lists_per_student_changes_and_a_summary(tmp_path, course, kmeans):
 
 def test_results_are_markdown_with_status_everywhere_and_hidden_feedback_as_course_yml_says(course, kmeans):
     text = (Path(__file__).resolve().parents[2] / "course.yml").read_text()
-    text = text.replace("select: [test_hidden_kmeans.py::TestFarInit]}",
-                        "select: [test_hidden_kmeans.py::TestFarInit], reveal: after_due_date}")
+    far_init, loss = "select: [test_hidden_kmeans.py::TestFarInit]", "select: [test_kmeans.py::TestKmeansLoss]"
+    assert text.count(far_init) == 1 and text.count(loss) == 1  # the edits below must change course.yml
+    text = text.replace(far_init, far_init + ", reveal: after_due_date")
     a = parse_course(text).get("kmeans")
     hidden_wrong = "test_far: all but one centroid far away\ntrain_kmeans gave centroids [[9.5]]: expected [[0.5]]"
     report = _report(a, fail={"assign_clusters": WRONG, "hidden_far_init": hidden_wrong,
@@ -144,7 +145,7 @@ def test_results_are_markdown_with_status_everywhere_and_hidden_feedback_as_cour
                                           "Hidden tests: 4 of 6 points (they check the same specification on other "
                                           "inputs; a failed one names only the function and the kind of case)."]
     with pytest.raises(CourseError, match="reveal applies to hidden lines only"):
-        parse_course(text.replace("TestKmeansLoss]}", "TestKmeansLoss], reveal: never}"))
+        parse_course(text.replace(loss, loss + ", reveal: never"))
 
 
 def test_fence_cannot_be_closed_by_the_text_inside_it():

@@ -2,8 +2,9 @@
 """Issue 12, class 6: the solution, but kmeans_loss takes memory that RLIMIT_DATA does not
 count, 64 MB at a time with every page populated: mmap(MAP_SHARED | MAP_ANONYMOUS) up to
 512 MB below the worker's memory limit, then SysV shared memory (marked for removal at once,
-so it goes with the process) up to 64 MB past the limit, all held together. It reports how far
-each got; the suite also bounds the peak RSS of every process of the grading by the limit
+so it goes with the process) up to 512 MB past the limit, all held together: past the
+allowance for the worker's code and caches that the grader adds to the limit. It reports how
+far each got (when the kernel did not kill it first); the suite also bounds the peak RSS of every process of the grading by the limit
 (shared pages count in RSS), which holds however the worker ends (killed for its memory, or
 at its time limit on a slow machine)."""
 import ctypes
@@ -59,7 +60,7 @@ def kmeans_loss(data, centroids):
     libc = ctypes.CDLL(None, use_errno=True)
     maps, segments = [], []
     facts = {"limit_mb": limit, "mmap_mb": _mmap(limit - 512, maps)}
-    facts["shm_mb"] = _shm(limit + 64 - facts["mmap_mb"], libc, segments)
+    facts["shm_mb"] = _shm(limit + 512 - facts["mmap_mb"], libc, segments)
     for m in maps:
         m.close()
     for addr in segments:

@@ -18,11 +18,11 @@ from .bugs import load_bugs
 from .config import REPO_ROOT, Assignment, Course
 from .mutants import generate, report, run_mutants
 from .nulls import KINDS, null_source
+from .stubgen import stub_in_sync
 
 # Mutants per assignment that `course check` runs (a fixed sample, seed 0): what fits CI's time
 # (see BENCHMARKS.md, "Mutation testing"); `course mutants ID` runs them all.
 CHECK_MUTANTS = 6
-from .stubgen import stub_in_sync
 
 
 def run_report(a: Assignment, submission: Path, root: Path = REPO_ROOT) -> dict:

@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--max", type=int, default=None, help="run a fixed sample of at most N mutants")
     m.add_argument("--jobs", type=int, default=2)
     m.add_argument("--seed", type=int, default=0, help="which sample --max takes")
+    m.add_argument("--only", nargs="+", metavar="ID", default=None,
+                   help="run just these mutants (ids as printed, e.g. assign_clusters:argmin>argmax:1)")
     m.add_argument("--timeout", type=float, default=None, help="seconds per mutant before it counts as killed (default: 5x the solution's time, at least 60)")
     bg = sub.add_parser("bugs", help="write the bug catalogue as full submission files")
     bg.add_argument("assignment")
@@ -114,7 +116,8 @@ def run(argv: list[str] | None = None) -> int:
         if args.max is not None and args.max < 1:
             raise CourseError(f"mutants: --max must be at least 1 (got {args.max})")
         total = len(generate(a.solution_path.read_text(), a.submission))
-        lines, unexplained = report(a, run_mutants(a, args.max, args.jobs, args.seed, args.timeout, progress=True), total)
+        results = run_mutants(a, args.max, args.jobs, args.seed, args.timeout, progress=True, only=args.only)
+        lines, unexplained = report(a, results, total)
         print("\n".join(lines))
         return 1 if unexplained else 0
     if args.command == "bugs":

@@ -67,7 +67,7 @@ def grade_one(zip_path: Path, submission: Path, expected: str, timeout: float) -
         sub = _as_submission(submission.resolve(), expected, tmp)  # otter runs in tmp
         out = tmp / "out"
         out.mkdir()
-        cmd = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(zip_path), "-o", str(out), str(sub)]
+        cmd = [sys.executable, "-m", "autograder.otter_cli", "run", "--no-logo", "-a", str(zip_path), "-o", str(out), str(sub)]
         try:
             proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout,
                                   stdin=subprocess.DEVNULL)

@@ -241,8 +241,9 @@ def sample(mutants: list[Mutant], max_count: int | None, seed: int) -> list[Muta
 
 
 def run_mutants(a: Assignment, max_count: int | None = None, jobs: int = 2, seed: int = 0,
-                timeout: float | None = None, progress: bool = False) -> list[tuple[Mutant, str, float]]:
-    """Run a sample of ``a``'s mutants; return (mutant, outcome, seconds) in file order.
+                timeout: float | None = None, progress: bool = False,
+                only: list[str] | None = None) -> list[tuple[Mutant, str, float]]:
+    """Run a sample of ``a``'s mutants (or the ones ``only`` names); return (mutant, outcome, seconds) in file order.
 
     The solution runs first, the same way: it must pass, and unless ``timeout`` is given a
     mutant may take 5 times as long as it did (at least 60 s) before it counts as killed by
@@ -250,7 +251,13 @@ def run_mutants(a: Assignment, max_count: int | None = None, jobs: int = 2, seed
     turn slow survivors into kills.
     """
     source = a.solution_path.read_text()
-    chosen = sample(generate(source, a.submission), max_count, seed)
+    generated = generate(source, a.submission)
+    if only is not None:
+        unknown = sorted(set(only) - {m.id for m in generated})
+        if unknown:
+            raise CourseError(f"mutants: no mutant {unknown[0]} of {a.id} (ids as `course mutants {a.id}` prints them)")
+        generated = [m for m in generated if m.id in set(only)]
+    chosen = sample(generated, max_count, seed)
     with tempfile.TemporaryDirectory(prefix=f"mutants-{a.id}-") as tmp:
         outcome, secs = run_mutant(a, Mutant("solution", "the solution itself", source, ""), Path(tmp), timeout or 1800)
     if outcome != "survived":

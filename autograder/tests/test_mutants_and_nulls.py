@@ -105,3 +105,9 @@ def test_report_counts_and_names_unexplained_survivors(course):
     assert unexplained == ["f:Add>Sub:1"]
     assert lines[0].startswith("mutants of kmeans: 3 run of 10 generated: 2 killed, 0 equivalent, 1 survived")
     assert "SURVIVED f:Add>Sub:1" in lines[1] and "--- diff" in lines[1]
+
+
+def test_mutants_only_runs_the_named_ones_and_an_unknown_id_is_one_line(course_cli):
+    proc = course_cli("mutants", "kmeans", "--only", "assign_clusters:nosuch:1")
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "no mutant assign_clusters:nosuch:1 of kmeans" in proc.stderr

@@ -99,3 +99,14 @@ class TestBiggerInputs:
         ref_loss = sqdist(data, ref.cluster_centers_).min(1).sum()
         out_loss = sqdist(data, np.asarray(out)).min(1).sum()
         check_close(out_loss, ref_loss, "loss after 10 iterations vs scikit-learn", rtol=1e-6, atol=0)
+
+
+class TestManyCentroids:
+    def test_more_than_65536_centroids(self, impl):
+        """A palette of 70,000 colours (K far above N): each point still goes to its nearest centroid."""
+        rng = np.random.default_rng(0)
+        cents = rng.random((70_000, 3))
+        idx = np.array([69_999, 65_536, 0, 12_345, 65_535])
+        data = cents[idx]  # every point is exactly one centroid (random centroids: all distinct, none near-tied)
+        labels = check_shape(impl.assign_clusters(data, cents), (len(idx),), "assign_clusters")
+        check(np.array_equal(labels, idx), f"points equal to centroids {fmt(idx)} were assigned to {fmt(labels)}")

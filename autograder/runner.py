@@ -119,6 +119,17 @@ class GradingPlugin:
             return ""  # a probe's own arguments are test machinery, not the student's input
         return format_call(name, self.params[name], args, kwargs)
 
+    def _describe(self, item, excinfo) -> str:
+        """The failure's message; never raises (an exception in a hook would end the whole session,
+        and with it every later line of the grading)."""
+        try:
+            return describe_failure(item, excinfo, self._last_call())
+        except Exception:  # the last call's input could not be shown: the message without it
+            try:
+                return describe_failure(item, excinfo, "")
+            except Exception:
+                return f"{item.name} failed (its message could not be formatted)"
+
     def pytest_runtest_teardown(self, item) -> None:
         self.box.deadline = None
 
@@ -131,7 +142,7 @@ class GradingPlugin:
         passed = call.excinfo is None
         if not passed and call.excinfo.errisinstance(TimeLimit):
             self._timed_out.add(spec.name)
-        message = "" if passed else describe_failure(item, call.excinfo, self._last_call())
+        message = "" if passed else self._describe(item, call.excinfo)
         self.outcomes[spec.name].append({"test": item.nodeid, "passed": passed, "message": message})
 
 

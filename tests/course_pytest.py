@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from helpers import fmt, load_module
+from helpers import fmt, is_tensor, load_module
 
 # One BLAS thread: on a busy machine multi-threaded BLAS makes the tests' many tiny
 # linear-algebra calls 10-30x slower (and the grader's sandbox runs one thread too).
@@ -143,7 +143,7 @@ def instrument(module: Any) -> Any:
 
 
 def _one_line(value: Any, limit: int = 200) -> str:
-    if isinstance(value, (np.ndarray, np.generic)) or hasattr(value, "detach"):
+    if isinstance(value, (np.ndarray, np.generic)) or is_tensor(value):
         text = fmt(value, limit)
     elif isinstance(value, (int, float, str, bool, type(None))):
         text = repr(value)
@@ -153,7 +153,7 @@ def _one_line(value: Any, limit: int = 200) -> str:
     elif isinstance(value, (list, tuple)):
         text = f"<{type(value).__name__} of {len(value)} items>"
     else:
-        text = f"<{type(value).__name__} object>"
+        text = f"<{getattr(value, '__course_type__', type(value).__name__)} object>"
     text = re.sub(r"\s*\n\s*", " ", text)
     return text if len(text) <= limit else text[:limit] + " …"
 

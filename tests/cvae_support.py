@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from helpers import as_array, check
+from helpers import as_array, check, is_tensor
 
 _WIRE: list[Any] = []  # [AsTensor] while the tests run against a sandboxed submission
 
@@ -51,7 +51,7 @@ def tensor(values: Any, dtype: Any = None) -> Any:
 
 def is_float_tensor(value: Any) -> bool:
     """Whether a returned value is a floating-point torch tensor (not a NumPy array)."""
-    if not hasattr(value, "detach"):
+    if not is_tensor(value):
         return False
     dtype = value.dtype
     return bool(getattr(dtype, "is_floating_point", False)) or (isinstance(dtype, np.dtype) and dtype.kind == "f")

@@ -97,9 +97,19 @@ def parameter_names(impl: Any, name: str) -> list[str]:
         return []
 
 
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a tensor (torch's, or the grader's wire tensor when torch is absent).
+
+    The class is asked, not the instance: an object living in the grader's worker answers
+    every attribute (its methods run there), so ``hasattr(model, "detach")`` would be true of
+    the student's model too, and calling it would run student code to format a message.
+    """
+    return hasattr(type(value), "detach")
+
+
 def fmt(value: Any, limit: int = 600) -> str:
     """Compact, bounded text for an array or value."""
-    if hasattr(value, "detach"):
+    if is_tensor(value):
         value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray) and value.ndim == 0:
         text = repr(value.item())
@@ -115,7 +125,7 @@ def fmt(value: Any, limit: int = 600) -> str:
 def as_array(value: Any, what: str) -> np.ndarray:
     """Convert a returned value to a float/int ndarray or fail with a clear message."""
     __tracebackhide__ = True
-    if hasattr(value, "detach"):
+    if is_tensor(value):
         value = value.detach().cpu().numpy()
     try:
         arr = np.asarray(value)

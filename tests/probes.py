@@ -10,7 +10,8 @@ from typing import Any
 def _same(a: Any, b: Any) -> bool:
     import numpy as np
 
-    if hasattr(a, "detach") and hasattr(b, "detach"):  # tensors, or the grader's wire tensors (no torch there)
+    # Tensors, or the grader's wire tensors (no torch there); the class is asked, as in helpers.is_tensor.
+    if hasattr(type(a), "detach") and hasattr(type(b), "detach"):
         a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
         return a.dtype == b.dtype and _same(a, b)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
@@ -67,7 +68,7 @@ def cvae_reparametrize_grads(module: Any, model: Any, mu: Any, logvar: Any) -> t
     if getattr(z, "requires_grad", False):
         z.sum().backward()
     grads = [None if t.grad is None else t.grad.detach().clone() for t in (mu, logvar)]
-    return (z.detach() if hasattr(z, "detach") else z), grads[0], grads[1]
+    return (z.detach() if hasattr(type(z), "detach") else z), grads[0], grads[1]
 
 
 def cvae_parameters(module: Any, model: Any) -> list[Any]:

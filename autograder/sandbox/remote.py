@@ -70,6 +70,11 @@ class RemoteObject:
     def __repr__(self) -> str:
         return repr(self._handle)
 
+    @property
+    def __course_type__(self) -> str:
+        """The class name of the object in the worker (``CVAE``), for messages."""
+        return self._handle.type_name
+
 
 class RemoteModule:
     """Stands in for the student's module inside tests: attribute access gives callables

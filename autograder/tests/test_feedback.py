@@ -167,3 +167,26 @@ def test_a_wrong_nearest_centroid_is_not_reported_as_a_tie_and_costs_no_other_fu
                         "TestQuantizeImage", "TestTrainKmeans::test_one_iteration_is_one_assign_and_update")
     assert "is not assigned to its nearest centroid" in proc.stdout and "ties should go" not in proc.stdout
     assert "1 failed" in proc.stdout, proc.stdout[-2000:]  # kmeans_loss, quantize_image, train_kmeans pass
+
+
+def test_a_student_object_in_the_failing_call_is_named_without_calling_into_it():
+    """The grader's handle on the student's model answers every attribute (its methods run in the
+    worker). Formatting a failure asked it for ``detach`` and called it: StudentError inside pytest's
+    report hook, an INTERNALERROR, and every later line lost ("could not collect these tests":
+    a sample_digits bug cost all six hidden cvae lines, 18/24 instead of 21/24)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from course_pytest import format_call
+    from helpers import fmt, is_tensor
+
+    from autograder.sandbox import protocol
+    from autograder.sandbox.remote import RemoteObject
+
+    class Box:  # any call into the worker fails the test
+        def call(self, what, payload):
+            raise AssertionError(f"called into the worker: {what}")
+
+    model = RemoteObject(Box(), protocol.Handle(7, "CVAE"), 1)
+    assert not is_tensor(model) and is_tensor(protocol.AsTensor(__import__("numpy").zeros(2)))
+    assert "CVAE" in fmt(model)
+    assert format_call("sample_digits", ["model", "labels"], (model, [1, 2]), {}) == \
+        "sample_digits(\n      model=<CVAE object>,\n      labels=[1, 2])"

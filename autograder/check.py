@@ -22,7 +22,7 @@ from .stubgen import stub_in_sync
 
 # Mutants per assignment that `course check` runs (a fixed sample, seed 0): what fits CI's time
 # (see BENCHMARKS.md, "Mutation testing"); `course mutants ID` runs them all.
-CHECK_MUTANTS = 6
+CHECK_MUTANTS = 12
 
 
 def run_report(a: Assignment, submission: Path, root: Path = REPO_ROOT) -> dict:

@@ -227,6 +227,19 @@ class TestGenerationModel:
         b = as_tensor64(model.generation_model(tensor(z + 1), tensor(c)), "x_hat")
         check(np.abs(a - b).max() > 1e-6, "changing z left the decoded images unchanged")
 
+    @given(seeds)
+    def test_negative_latents_change_the_image(self, impl, seed):
+        """z with every coordinate negative, then 2 z: the decoded images change (the prior draws negative z half the time)."""
+        model = build(impl, SMALL, seed)
+        model.eval()
+        z = -(np.abs(normal(seed, 8, SMALL["latent_size"])) + 0.5)
+        c = onehot(labels_of(seed + 1, 8, 10), 10)
+        a = as_tensor64(model.generation_model(tensor(z), tensor(c)), "x_hat")
+        b = as_tensor64(model.generation_model(tensor(2 * z), tensor(c)), "x_hat")
+        check(np.abs(a - b).max() > 1e-6, "changing z left the decoded images unchanged when every coordinate of z "
+                                          "is negative: the decoder should read z itself (do not clip z, e.g. with "
+                                          "a ReLU, before its first layer)")
+
 
 class TestForward:
     @given(sizes(), st.integers(1, 16), seeds)
@@ -259,6 +272,22 @@ class TestForward:
         b = as_tensor64(model.forward(x, c)[0], "x_hat")
         check(np.abs(a - b).max() > 1e-6, "forward returned the same x_hat under two seeds: in training mode it "
                                           "should decode z = reparametrize(mu, logvar), not mu")
+
+    @settings(max_examples=10)
+    @given(st.integers(1, 16), seeds)
+    def test_decodes_the_reparametrized_encoding(self, impl, batch, seed):
+        """In training mode, forward(x, c) after torch.manual_seed(s) equals recognition_model, then
+        reparametrize(mu, logvar), then generation_model, run after the same seed."""
+        model = build(impl, SMALL, seed)
+        model.train()
+        x, _, c = map(tensor, inputs(seed, batch, SMALL))
+        seed_all(impl, seed)
+        x_hat = model.forward(x, c)[0]
+        seed_all(impl, seed)
+        mu, logvar = model.recognition_model(x, c)
+        want = as_tensor64(model.generation_model(model.reparametrize(mu, logvar), c), "x_hat")
+        check_close(x_hat, want, "x_hat of forward vs generation_model(reparametrize(mu, logvar), c) under the same "
+                    "seed (pass mu, then logvar, to reparametrize)", rtol=1e-4, atol=1e-5)
 
 
 class TestLossFunction:

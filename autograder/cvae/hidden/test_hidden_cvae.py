@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvae_support import (as_tensor64, batches, bce_sum, flat_parameters, inputs, kl_closed_form, normal, scalar,
-                          sizes, small_digits, tensor, use_tensors_for)
-from helpers import check, check_close, check_shape, fmt, probe, seed_all
+from cvae_support import (as_tensor64, batches, bce_sum, flat_parameters, inputs, kl_closed_form, negative_elbo, normal,
+                          onehot, scalar, sizes, small_digits, tensor, use_tensors_for)
+from helpers import WithStandIns, check, check_close, check_shape, fmt, probe, seed_all
 
 ASSIGNMENT = "cvae"
 
@@ -163,6 +163,26 @@ class TestZeroLearningRate:
         x, y = small_digits()
         model = build(impl, TINY, seed)
         check_training_moves(impl, model, batches(x[:128], y[:128], 32), seed, epochs=4, lr=1e-2)
+
+    @settings(max_examples=3)
+    @given(seeds)
+    def test_a_loader_of_one_batch(self, impl, seed):
+        """lr = 0 and a loader holding a single batch: each epoch's value is that batch's loss (its mean over one batch)."""
+        x, y = small_digits()
+        x, y = x[:256], y[:256]
+        model = build(impl, TINY, seed)
+        reference = []
+        for k in range(3):
+            model.train()
+            seed_all(impl, seed + k)
+            x_hat, mu, logvar = model.forward(tensor(x), tensor(onehot(y, 10)))
+            reference.append(negative_elbo(x_hat, x, mu, logvar))
+        seed_all(impl, seed)
+        train = WithStandIns(impl, ASSIGNMENT, "loss_function").train_cvae
+        losses = as_tensor64(train(model, batches(x, y, 256), epochs=2, lr=0.0), "losses")
+        check_shape(losses, (2,), "losses of train_cvae(model, [one batch], epochs=2)")
+        check_close(losses, np.full(2, np.mean(reference)), "epoch losses for a loader of one batch with lr = 0 (the "
+                    "negative ELBO of that batch per example)", rtol=1e-2, atol=0)
 
 
 class TestZeroGrad:

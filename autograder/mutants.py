@@ -253,10 +253,11 @@ def run_mutants(a: Assignment, max_count: int | None = None, jobs: int = 2, seed
     source = a.solution_path.read_text()
     generated = generate(source, a.submission)
     if only is not None:
-        unknown = sorted(set(only) - {m.id for m in generated})
+        wanted = set(only)
+        unknown = sorted(wanted - {m.id for m in generated})
         if unknown:
             raise CourseError(f"mutants: no mutant {unknown[0]} of {a.id} (ids as `course mutants {a.id}` prints them)")
-        generated = [m for m in generated if m.id in set(only)]
+        generated = [m for m in generated if m.id in wanted]
     chosen = sample(generated, max_count, seed)
     with tempfile.TemporaryDirectory(prefix=f"mutants-{a.id}-") as tmp:
         outcome, secs = run_mutant(a, Mutant("solution", "the solution itself", source, ""), Path(tmp), timeout or 1800)

@@ -211,7 +211,7 @@ def grade(root: Path, assignment_id: str, submission: Path) -> dict:
             stdout, sys.stdout = sys.stdout, devnull
             try:
                 code = pytest.main(["-c", str(ini), "--rootdir", str(root), "-p", "no:cacheprovider",
-                                    "-p", "course_pytest", "-p", "no:warnings", "-q", *args], plugins=[plugin])
+                                    "-p", "course_pytest", "-p", "no:warnings", "-p", "no:unraisableexception", "-q", *args], plugins=[plugin])
             finally:
                 sys.stdout = stdout
                 box.close()

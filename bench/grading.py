@@ -5,7 +5,8 @@ For each assignment, on its reference solution:
   in-process  plain pytest of the same public + hidden tests (no sandbox, no otter)
   runner      the trusted runner alone (tests here, student code in the sandbox)
   course      `course grade` through the otter autograder zip (what Gradescope runs)
-and the overhead ratios runner / in-process and course / in-process. With --half-cpu the
+  cold        the same with cold workers only (COURSE_ZYGOTE=0: no pre-warmed zygote)
+and the overhead ratios runner / in-process, course / in-process and cold / in-process. With --half-cpu the
 same table again with every command in a CPU-quota cgroup of 50 % of one CPU
 (Gradescope's default share). Then `course grade-all` on N copies of the kmeans solution
 with 1 job and with 2 jobs (throughput ratio), and `course demo`. The load average is
@@ -51,9 +52,11 @@ def row(a: Assignment, cgroup: Path | None = None) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         t_runner = timed([py, "-m", "autograder.runner", "--root", str(ROOT), "--assignment", a.id,
                           "--submission", str(a.solution_path), "--out", f"{tmp}/r.json"], cgroup=cgroup)
-    t_course = timed([py, "-m", "autograder", "grade", a.id, str(a.solution_path)], cgroup=cgroup)
-    return (f"{a.id:<10} {t_public:>7.1f}s {t_pytest:>9.1f}s {t_runner:>7.1f}s {t_course:>7.1f}s "
-            f"{t_runner / t_pytest:>8.2f}x {t_course / t_pytest:>8.2f}x   {load()}")
+    grade = [py, "-m", "autograder", "grade", a.id, str(a.solution_path)]
+    t_course = timed(grade, cgroup=cgroup)
+    t_cold = timed(grade, {"COURSE_ZYGOTE": "0"}, cgroup)
+    return (f"{a.id:<10} {t_public:>7.1f}s {t_pytest:>9.1f}s {t_runner:>7.1f}s {t_course:>7.1f}s {t_cold:>7.1f}s "
+            f"{t_runner / t_pytest:>8.2f}x {t_course / t_pytest:>8.2f}x {t_cold / t_pytest:>8.2f}x   {load()}")
 
 
 def main() -> None:
@@ -72,7 +75,7 @@ def main() -> None:
         subprocess.run([py, "-m", "autograder", "build", a.id, "--out", str(ROOT / "dist")], cwd=ROOT, check=True,
                        capture_output=True)
     header = (f"{'assignment':<10} {'public':>8} {'in-process':>10} {'runner':>8} {'course':>8} "
-              f"{'runner/ip':>9} {'course/ip':>9}   load average (1, 5, 15 min)")
+              f"{'cold':>8} {'runner/ip':>9} {'course/ip':>9} {'cold/ip':>9}   load average (1, 5, 15 min)")
     for title, quota in [("full machine", None)] + ([("half a CPU (cgroup quota 50 %)", 50)] if args.half_cpu else []):
         print(f"\n{title}\n{header}")
         for a in chosen:

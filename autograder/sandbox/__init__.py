@@ -4,5 +4,7 @@
 student side, and ``client`` starts, limits, calls and kills it from the trusted side,
 with ``uids`` (which sandbox user), ``isolation`` (namespaces and the command that makes
 them), ``cgroups`` (memory and process limits), ``sweep`` (what a uid leaves behind),
-``remote`` (stand-ins for the student's module and objects) and ``errors``.
+``remote`` (stand-ins for the student's module and objects) and ``errors``. ``warm``
+(trusted side) and ``zygote`` (its root process) fork pre-warmed workers, which
+``confine`` isolates from inside the forked child as ``isolation``'s prefix does a cold one.
 """

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
 
-from . import isolation, protocol, sweep
+from . import isolation, protocol, sweep, warm
 from .cgroups import WorkerGroup
 from .errors import GradingAbort, StudentError, TimeLimit
 from .isolation import FULL_ISOLATION
@@ -47,6 +47,7 @@ MAX_REPLY = 256 * 1024 * 1024
 # probes import them.
 HEAVY = ("torch", "scipy", "sklearn", "pandas", "matplotlib")
 _READY = {"ready": True}
+_WORKER_FILES = ("worker.py", "protocol.py", "zygote.py", "confine.py")
 
 
 def sandbox_processes() -> list[tuple[int, int]]:
@@ -119,7 +120,7 @@ class Sandbox:
         self._own_uid = self._level != "none"
         self._dir = Path(tempfile.mkdtemp(prefix="course-worker-"))
         os.chmod(self._dir, 0o755)
-        for src in (_HERE / "worker.py", _HERE / "protocol.py", *([probes] if probes else [])):
+        for src in (*(_HERE / f for f in _WORKER_FILES), *([probes] if probes else [])):
             shutil.copy(src, self._dir / src.name)
         self._probes_path = probes
         self._trusted_probes: ModuleType | None = None
@@ -129,7 +130,10 @@ class Sandbox:
         self.preload = list(preload) if preload is not None else preload_for(submission, *([probes] if probes else []))
         self._scratch = self._dir / "scratch"  # the worker's working folder, HOME and TMPDIR
         self._fresh_scratch()
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen | warm.WarmProcess | None = None
+        # Forks pre-warmed workers; only where the worker has its own uid (it must not reach the zygote).
+        self._zygote: warm.Zygote | None = None
+        self._warm = self._own_uid and warm.wanted()
         self._group: WorkerGroup | None = None
         self._wfd = self._rfd = -1
         self.generation = 0
@@ -167,16 +171,42 @@ class Sandbox:
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        prefix = isolation.prefix(self._level, self.uid, self._dir, self._hide, self.limits.scratch_mb,
-                                  self._group.procs_files if limited else ())
-        cmd = [*prefix, sys.executable, "-I", "-S", str(self._dir / "worker.py"), json.dumps(spec)]
-        self._proc = subprocess.Popen(cmd, cwd=self._scratch, env=env, pass_fds=(req_r, rep_w),
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        if self._warm:
+            try:
+                self._proc = self._spawn_warm(spec, env, req_r, rep_w, self._group.procs_files if limited else [])
+            except warm.ZygoteError:
+                self._stop_zygote()
+        if self._proc is None:
+            prefix = isolation.prefix(self._level, self.uid, self._dir, self._hide, self.limits.scratch_mb,
+                                      self._group.procs_files if limited else ())
+            cmd = [*prefix, sys.executable, "-I", "-S", str(self._dir / "worker.py"), json.dumps(spec)]
+            self._proc = subprocess.Popen(cmd, cwd=self._scratch, env=env, pass_fds=(req_r, rep_w),
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(req_r)
         os.close(rep_w)
         self._wfd, self._rfd = req_w, rep_r
+        if isinstance(self._proc, warm.WarmProcess):
+            try:
+                self._await_ready()
+                return
+            except GradingAbort:  # the zygote's way does not work here: cold workers from now on
+                self._stop_zygote()
+                return self._start()
         self._await_ready()
+
+    def _spawn_warm(self, spec: dict, env: dict, req_r: int, rep_w: int, cgroups: list[str]) -> warm.WarmProcess:
+        if self._zygote is None:
+            self._zygote = warm.Zygote(self._dir, env, spec["sys_path"], self.preload, self.limits.startup_s)
+        return self._zygote.spawn({"spec": spec, "level": self._level, "uid": self.uid, "work": str(self._dir),
+                                   "keep": isolation.kept_path(self._hide), "hide": [str(h) for h in self._hide],
+                                   "scratch_mb": self.limits.scratch_mb, "cgroups": cgroups}, (req_r, rep_w))
+
+    def _stop_zygote(self) -> None:
+        self._warm = False
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
 
     def _await_ready(self) -> None:
         """Read the worker's ready frame, under the start-up limit instead of the test's deadline."""
@@ -236,8 +266,13 @@ class Sandbox:
         self._level, self.isolation = isolation.level(self.uid, self._hide)
 
     def close(self) -> None:
-        """Stop the worker and remove its folder."""
+        """Stop the worker and the zygote, and remove its folder; a second call does nothing."""
+        if not self._dir.is_dir():
+            return
         self.stop()
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
         shutil.rmtree(self._dir, ignore_errors=True)
         if self._uid_lock is not None:
             self._uid_lock.close()

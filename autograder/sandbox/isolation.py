@@ -80,6 +80,12 @@ def hidden_paths(extra: Sequence[Path]) -> list[Path]:
     return sorted(p for p in paths if p.is_dir() and not any(q != p and q in p.parents for q in paths))
 
 
+def kept_path(hide: Sequence[Path]) -> str:
+    """The virtual environment, where a hidden folder holds it: bound back inside, or ""."""
+    venv = Path(sys.prefix).resolve()
+    return next((str(venv) for h in hide if h in venv.parents), "")
+
+
 def prefix(level: str, uid: int, workdir: Path, hide: Sequence[Path], scratch_mb: int,
            cgroups: Sequence[str] = ()) -> list[str]:
     """Command prefix that runs a worker at isolation ``level``, in the ``cgroups`` (cgroup.procs files)."""
@@ -91,7 +97,7 @@ def prefix(level: str, uid: int, workdir: Path, hide: Sequence[Path], scratch_mb
         return [*join, *drop]
     if level == "net":
         return [*join, "unshare", "--net", "--", *drop]
-    keep = next((str(Path(sys.prefix).resolve()) for h in hide if h in Path(sys.prefix).resolve().parents), "")
+    keep = kept_path(hide)
     ipc = "ipc" if "--ipc" in _NAMESPACES[level] else "-"
     return [*join, "unshare", *_NAMESPACES[level], "--", "sh", "-c", _NS_SETUP, "sh", str(workdir),
             str(uid), str(scratch_mb), keep, ipc, str(len(hide)), *map(str, hide), *drop]

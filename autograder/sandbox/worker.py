@@ -175,11 +175,12 @@ class Worker:
             protocol.write_frame(wfd, frame)
 
 
-def main() -> None:
-    spec = json.loads(sys.argv[1])
-    rfd, wfd = spec["fds"]
-    _limit(spec)
-    _quiet_stdio()
+def prepare(spec: dict) -> None:
+    """Everything before the student's file: fixed entropy, numpy and the preloaded libraries.
+
+    Run by a cold worker itself, or once by the zygote (:mod:`zygote`), whose forked
+    children then start from here.
+    """
     _fixed_entropy()
     sys.setrecursionlimit(10_000)
     import numpy  # noqa: F401  (imported before student code, so seeding reaches it)
@@ -189,6 +190,11 @@ def main() -> None:
             importlib.import_module(name)
         except Exception:  # the student's own import of it reports the problem
             pass
+
+
+def run(spec: dict) -> None:
+    """Report ready, import the submission and answer requests until the trusted side hangs up."""
+    rfd, wfd = spec["fds"]
     if spec.get("address_limit"):
         _limit_address_space(spec)
     # Ready: what follows (the student's import and calls) is charged to the student's deadlines.
@@ -199,6 +205,14 @@ def main() -> None:
     _seed(0)
     worker.serve(rfd, wfd)
     os._exit(0)
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    _limit(spec)
+    _quiet_stdio()
+    prepare(spec)
+    run(spec)
 
 
 if __name__ == "__main__":

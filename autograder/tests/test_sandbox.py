@@ -415,3 +415,104 @@ def test_gradings_with_different_tmpdirs_never_share_a_uid(tmp_path):
         assert uid != held
     finally:
         holder.communicate("", timeout=30)
+
+
+# -- the zygote: pre-warmed workers (issue 14) ---------------------------------------------------
+LINE_STATE = """
+import os, threading, time
+STATE = []
+def plant():
+    STATE.append("global")
+    open("left-in-scratch.txt", "w").write("x")
+    open("/tmp/left-in-tmp.txt", "w").write("x")
+    os.environ["COURSE_PLANTED"] = "1"
+    threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+    return [len(STATE), threading.active_count()]
+def seen():
+    return {"global": STATE, "scratch": os.path.exists("left-in-scratch.txt"),
+            "tmp": os.path.exists("/tmp/left-in-tmp.txt"), "env": os.environ.get("COURSE_PLANTED"),
+            "threads": threading.active_count(), "fds": fds()}
+def fds():
+    found = []
+    for f in os.listdir("/proc/self/fd"):
+        try:
+            found.append([int(f), os.readlink(f"/proc/self/fd/{f}")])
+        except OSError:  # the listing's own descriptor, closed by now
+            pass
+    return found
+"""
+
+
+@pytest.fixture(params=["warm", "cold"])
+def zygote(request, monkeypatch):
+    """Workers forked by the zygote, or started cold (``COURSE_ZYGOTE=0``)."""
+    monkeypatch.setenv("COURSE_ZYGOTE", "1" if request.param == "warm" else "0")
+    return request.param
+
+
+@root_only
+def test_state_of_one_graded_line_is_absent_in_the_next(boxes, level, zygote):
+    from autograder.sandbox import warm
+
+    box = boxes(LINE_STATE)
+    mod = RemoteModule(box)
+    assert mod.plant() == [1, 2]
+    assert isinstance(box._proc, warm.WarmProcess) == (zygote == "warm")  # the path under test was taken
+    for _ in range(2):
+        box.restart()
+        box.deadline = time.monotonic() + 30
+        seen = mod.seen()
+        assert isinstance(box._proc, warm.WarmProcess) == (zygote == "warm")
+        assert {k: v for k, v in seen.items() if k != "fds"} == {
+            "global": [], "scratch": False, "tmp": False, "env": None, "threads": 1}
+        # stdio (and a spare /dev/null) and the two pipes to the trusted side: nothing of the zygote's
+        fds = dict(seen["fds"])
+        pipes = [n for n, target in fds.items() if target.startswith("pipe:")]
+        assert len(pipes) == 2 and len(fds) <= 6, fds
+        assert {fds[n] for n in fds if n not in pipes} == {"/dev/null"}, fds
+
+
+REACH = """
+import os, signal
+def hello():
+    return 1
+def reach(pid):
+    out = {}
+    for name, act in (("signal", lambda: os.kill(pid, signal.SIGKILL)),
+                      ("memory", lambda: open(f"/proc/{pid}/mem", "rb").read(1)),
+                      ("fds", lambda: os.listdir(f"/proc/{pid}/fd"))):
+        try:
+            act()
+            out[name] = "reached"
+        except OSError as exc:
+            out[name] = type(exc).__name__
+    return out
+"""
+
+
+@root_only
+def test_the_zygote_is_out_of_the_workers_reach_and_ends_with_the_grading(boxes, level, monkeypatch):
+    monkeypatch.setenv("COURSE_ZYGOTE", "1")
+    box = boxes(REACH)
+    mod = RemoteModule(box)
+    assert mod.hello() == 1  # starts the zygote and its first worker
+    pid = box._zygote._proc.pid
+    assert "reached" not in mod.reach(pid).values()
+    assert box._zygote._proc.poll() is None  # alive, and still serving
+    box.restart()
+    box.deadline = time.monotonic() + 30
+    assert "reached" not in mod.reach(pid).values()
+    zygote_proc = box._zygote._proc
+    box.close()
+    assert zygote_proc.poll() is not None
+
+
+@root_only
+def test_a_zygote_that_cannot_serve_leaves_cold_workers(boxes, monkeypatch):
+    from autograder.sandbox import warm
+
+    monkeypatch.setenv("COURSE_ZYGOTE", "1")
+    monkeypatch.setattr(warm.Zygote, "spawn", lambda self, request, fds: (_ for _ in ()).throw(warm.ZygoteError("no")))
+    box = boxes("def f():\n    return 7\n")
+    assert RemoteModule(box).f() == 7
+    assert not isinstance(box._proc, warm.WarmProcess) and box._zygote is None

@@ -48,12 +48,15 @@ class WarmProcess:
         return self.returncode
 
     def poll(self) -> int | None:
+        """The exit code if the worker has ended (reaped by the zygote), else None."""
         return self._reap(block=False)
 
     def wait(self) -> int | None:
+        """Wait for the worker to end (the caller has killed it) and return its exit code."""
         return self._reap(block=True)
 
     def kill(self) -> None:
+        """SIGKILL the worker, unless it was reaped already (then its pid may be another's)."""
         if self.returncode is None:  # not reaped yet: the pid is still this worker's
             try:
                 os.kill(self.pid, signal.SIGKILL)

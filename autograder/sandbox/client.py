@@ -171,14 +171,14 @@ class Sandbox:
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
+        cgroups = self._group.procs_files if limited else []
         if self._warm:
             try:
-                self._proc = self._spawn_warm(spec, env, req_r, rep_w, self._group.procs_files if limited else [])
+                self._proc = self._spawn_warm(spec, env, req_r, rep_w, cgroups)
             except warm.ZygoteError:
                 self._stop_zygote()
         if self._proc is None:
-            prefix = isolation.prefix(self._level, self.uid, self._dir, self._hide, self.limits.scratch_mb,
-                                      self._group.procs_files if limited else ())
+            prefix = isolation.prefix(self._level, self.uid, self._dir, self._hide, self.limits.scratch_mb, cgroups)
             cmd = [*prefix, sys.executable, "-I", "-S", str(self._dir / "worker.py"), json.dumps(spec)]
             self._proc = subprocess.Popen(cmd, cwd=self._scratch, env=env, pass_fds=(req_r, rep_w),
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -186,14 +186,14 @@ class Sandbox:
         os.close(req_r)
         os.close(rep_w)
         self._wfd, self._rfd = req_w, rep_r
-        if isinstance(self._proc, warm.WarmProcess):
-            try:
-                self._await_ready()
-                return
-            except GradingAbort:  # the zygote's way does not work here: cold workers from now on
-                self._stop_zygote()
-                return self._start()
-        self._await_ready()
+        forked = isinstance(self._proc, warm.WarmProcess)
+        try:
+            self._await_ready()
+        except GradingAbort:
+            if not forked:
+                raise
+            self._stop_zygote()  # the zygote's way does not work here: cold workers from now on
+            self._start()
 
     def _spawn_warm(self, spec: dict, env: dict, req_r: int, rep_w: int, cgroups: list[str]) -> warm.WarmProcess:
         if self._zygote is None:
@@ -270,9 +270,7 @@ class Sandbox:
         if not self._dir.is_dir():
             return
         self.stop()
-        if self._zygote is not None:
-            self._zygote.close()
-            self._zygote = None
+        self._stop_zygote()
         shutil.rmtree(self._dir, ignore_errors=True)
         if self._uid_lock is not None:
             self._uid_lock.close()

@@ -37,6 +37,11 @@ def join_cgroups(procs_files: list[str]) -> None:
             f.write(str(os.getpid()))
 
 
+def die_with_parent() -> None:
+    """SIGKILL this process when the one that started it ends (``PR_SET_PDEATHSIG``)."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+
+
 def _private_files(work: str, keep: str, hide: list[str], scratch_mb: int, uid: int, ipc: bool) -> None:
     """The mounts of ``isolation._NS_SETUP``, in the same order and with the same sizes."""
     held = [os.open(p, os.O_RDONLY | os.O_DIRECTORY) for p in (work, *([keep] if keep else []))]
@@ -66,7 +71,7 @@ def _drop(uid: int) -> None:
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")  # cleared by the uid change
+    die_with_parent()  # the uid change cleared it
 
 
 def _wait_and_mirror(pid: int) -> None:

@@ -16,6 +16,10 @@ from .errors import CourseError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COURSE_FILE = REPO_ROOT / "course.yml"
+# pytest plugins of a grading or mutant run, loaded by name only: with autoload, pytest rewrites the
+# asserts of every module of every plugin distribution (hypothesis, anyio: ~120 modules, ~1 s a run,
+# never cached in a fresh container or under PYTHONDONTWRITEBYTECODE).
+PYTEST_PLUGINS = ("--disable-plugin-autoload", "-p", "hypothesispytest", "-p", "no:cacheprovider")
 
 _IDENT = r"^[a-z][a-z0-9_]*$"
 # A distribution name as pip spells it (PEP 508); extras and pins come from requirements.txt.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import REPO_ROOT, Assignment
+from .config import PYTEST_PLUGINS, REPO_ROOT, Assignment
 from .errors import CourseError
 
 _BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
@@ -218,7 +218,7 @@ def run_mutant(a: Assignment, mutant: Mutant, workdir: Path, timeout: float = 30
     path = workdir / mutant.id.replace(":", "_").replace(".", "_").replace(">", "-") / a.submission
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(mutant.source)
-    args = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:warnings",
+    args = [sys.executable, "-m", "pytest", "-x", "-q", *PYTEST_PLUGINS, "-p", "no:warnings",
             "-p", "course_pytest", "-p", "autograder.mutants_pytest",
             "--impl", str(path), str(a.public_dir), str(a.hidden_dir)]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}

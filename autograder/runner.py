@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import Assignment, Course, TestSpec, load_course
+from .config import PYTEST_PLUGINS, Assignment, Course, TestSpec, load_course
 from .errors import CourseError
 from .feedback_text import after_first_line, clean_text, one_line, quoted
 from .selflimit import limit_trusted_memory
@@ -210,8 +210,8 @@ def grade(root: Path, assignment_id: str, submission: Path) -> dict:
         with open(os.devnull, "w") as devnull:
             stdout, sys.stdout = sys.stdout, devnull
             try:
-                code = pytest.main(["-c", str(ini), "--rootdir", str(root), "-p", "no:cacheprovider",
-                                    "-p", "course_pytest", "-p", "no:warnings", "-p", "no:unraisableexception", "-q", *args], plugins=[plugin])
+                code = pytest.main(["-c", str(ini), "--rootdir", str(root), *PYTEST_PLUGINS, "-p", "course_pytest",
+                                    "-p", "no:warnings", "-p", "no:unraisableexception", "-q", *args], plugins=[plugin])
             finally:
                 sys.stdout = stdout
                 box.close()

@@ -25,12 +25,17 @@ from .stubgen import stub_in_sync
 CHECK_MUTANTS = 12
 
 
-def run_report(a: Assignment, submission: Path, root: Path = REPO_ROOT) -> dict:
-    """Grade with the trusted runner in a subprocess; return its report."""
+def run_report(a: Assignment, submission: Path, root: Path = REPO_ROOT, stop_failed_lines: bool = False) -> dict:
+    """Grade with the trusted runner in a subprocess; return its report.
+
+    ``stop_failed_lines``: skip a line's other checks once one fails (the same points per line).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
+        extra = ["--stop-failed-lines"] if stop_failed_lines else []
         proc = subprocess.run([sys.executable, "-m", "autograder.runner", "--root", str(root), "--assignment", a.id,
-                               "--submission", str(submission), "--out", str(out)], capture_output=True, text=True)
+                               "--submission", str(submission), "--out", str(out), *extra],
+                              capture_output=True, text=True)
         if proc.returncode != 0 or not out.is_file():
             raise RuntimeError(f"runner failed on {submission}: {proc.stderr.strip()[-500:]}")
         return json.loads(out.read_text())
@@ -71,7 +76,9 @@ def check_assignment(a: Assignment, jobs: int = 2) -> tuple[list[str], list[str]
             path.write_text(null_source(a.solution_path, kind))
             subs[f"null:{kind}"] = path
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            reports = dict(zip(subs, pool.map(lambda p: run_report(a, p), subs.values())))
+            # The solution and the stub are judged check by check; bugs and null submissions line by line.
+            reports = dict(zip(subs, pool.map(lambda name: run_report(a, subs[name], stop_failed_lines=":" in name),
+                                              subs)))
     sol, stub = reports["solution"], reports["stub"]
     lines.append(f"solution: {sol['score']:g}/{sol['max_score']:g}   stub: {stub['score']:g}/{stub['max_score']:g}")
     for t in sol["tests"]:

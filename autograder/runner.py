@@ -76,8 +76,14 @@ def student_error_text(exc: StudentError) -> str:
 class GradingPlugin:
     """pytest plugin: routes ``impl`` to the sandbox, enforces time limits, records outcomes."""
 
-    def __init__(self, course: Course, assignment: Assignment, root: Path, box: Sandbox):
+    def __init__(self, course: Course, assignment: Assignment, root: Path, box: Sandbox,
+                 stop_failed_lines: bool = False):
         self.course, self.assignment, self.root, self.box = course, assignment, root, box
+        # Lines are all-or-nothing, so once one check of a line fails its other checks cannot change
+        # any score: with stop_failed_lines they are skipped (course check's bugs and null submissions).
+        self.stop_failed_lines = stop_failed_lines
+        self._failed: set[str] = set()
+        self._skipped: str | None = None
         self.outcomes: dict[str, list[dict]] = {s.name: [] for s in assignment.tests}
         self._prefixes = [(nid, s) for s in assignment.tests for nid in node_ids(root, assignment, s)]
         self._current: str | None = None
@@ -97,7 +103,12 @@ class GradingPlugin:
         config.course_impl_factory = lambda module: GuardedModule(self.clock, RemoteModule(self.box), params)
 
     def pytest_runtest_setup(self, item) -> None:
+        import pytest
+
         spec = self.spec_of(item.nodeid)
+        if self.stop_failed_lines and spec is not None and spec.name in self._failed:
+            self._skipped = item.nodeid
+            pytest.skip("this part already failed")
         if spec is not None and spec.name != self._current:
             self.box.restart()  # every graded line starts with a fresh student process
             self._current = spec.name
@@ -135,11 +146,13 @@ class GradingPlugin:
 
     def pytest_runtest_makereport(self, item, call) -> None:
         spec = self.spec_of(item.nodeid)
-        if spec is None or call.when == "teardown" and call.excinfo is None:
+        if spec is None or call.when == "teardown" and call.excinfo is None or item.nodeid == self._skipped:
             return
         if call.excinfo is None and call.when != "call":
             return
         passed = call.excinfo is None
+        if not passed:
+            self._failed.add(spec.name)
         if not passed and call.excinfo.errisinstance(TimeLimit):
             self._timed_out.add(spec.name)
         message = "" if passed else self._describe(item, call.excinfo)
@@ -180,8 +193,12 @@ def build_report(assignment: Assignment, plugin: GradingPlugin, isolation: str, 
             "score": sum(t["score"] for t in tests), "max_score": assignment.total_points}
 
 
-def grade(root: Path, assignment_id: str, submission: Path) -> dict:
-    """Grade ``submission`` with the tests under ``root``; return the report dict."""
+def grade(root: Path, assignment_id: str, submission: Path, stop_failed_lines: bool = False) -> dict:
+    """Grade ``submission`` with the tests under ``root``; return the report dict.
+
+    With ``stop_failed_lines`` a line's remaining checks are skipped once one has failed: the same
+    points for every line, but a failed line's message does not count its other failing checks.
+    """
     import pytest
 
     course = load_course(root / "course.yml")
@@ -192,7 +209,7 @@ def grade(root: Path, assignment_id: str, submission: Path) -> dict:
     sys.path.insert(0, str(root / "tests"))
     box = Sandbox(submission, assignment.module, probes=root / "tests" / "probes.py",
                   limits=Limits(memory_mb=course.memory_limit_mb(assignment)), hide=[root])
-    plugin = GradingPlugin(course, assignment, root, box)
+    plugin = GradingPlugin(course, assignment, root, box, stop_failed_lines)
     box.deadline = time.monotonic() + max(course.time_limit(assignment, t) for t in assignment.tests)
     status = _import_status(box)
     box.deadline = None
@@ -225,10 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", required=True)
     parser.add_argument("--submission", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON report")
+    parser.add_argument("--stop-failed-lines", action="store_true",
+                        help="skip a line's remaining checks once one has failed (same points, shorter messages)")
     args = parser.parse_args(argv)
     limit_trusted_memory()
     try:
-        report = grade(args.root.resolve(), args.assignment, args.submission.resolve())
+        report = grade(args.root.resolve(), args.assignment, args.submission.resolve(), args.stop_failed_lines)
     except CourseError as exc:
         print(f"course: {exc}", file=sys.stderr)
         return 2

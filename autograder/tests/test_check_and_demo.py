@@ -41,3 +41,23 @@ def test_demo_writes_the_kmeans_figure(course_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "kmeans" / "kmeans_quantisation.png").stat().st_size > 10_000
     assert (tmp_path / "kmeans" / "kmeans_loss.png").is_file()
+
+
+def test_stopping_a_failed_line_keeps_every_lines_score(course, tmp_path):
+    """course check grades bugs and null submissions with ``--stop-failed-lines``: its verdicts must be
+    those of a full grading (line by line, the same points and the same first failing check)."""
+    from autograder.check import run_report
+    from autograder.nulls import null_source
+
+    a = course.get("kmeans")
+    path = tmp_path / a.submission
+    path.write_text(null_source(a.solution_path, "zeros"))
+    full, stopped = run_report(a, path), run_report(a, path, stop_failed_lines=True)
+    assert stopped["score"] == full["score"] < full["max_score"]
+    for f, s in zip(full["tests"], stopped["tests"]):
+        assert (s["name"], s["score"]) == (f["name"], f["score"])
+        if not f["passed"]:
+            first_failed = next(c for c in f["checks"] if not c["passed"])
+            assert s["checks"][-1] == first_failed and all(c["passed"] for c in s["checks"][:-1])
+            assert s["message"].splitlines()[0] == f["message"].splitlines()[0]
+    assert sum(len(t["checks"]) for t in stopped["tests"]) < sum(len(t["checks"]) for t in full["tests"])

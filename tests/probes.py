@@ -169,7 +169,9 @@ def _ica_infomax_step(W: Any, x: Any, alpha: Any) -> Any:
     import numpy as np
 
     W, x = np.asarray(W, dtype=float), np.asarray(x, dtype=float)
-    return W + alpha * (np.outer(1.0 - 2.0 * _ica_sigmoid(W @ x), x) + np.linalg.inv(W).T)
+    # 1 - 2 sigmoid(u) = -tanh(u / 2): one ufunc instead of five, and it never overflows. The step runs
+    # once per sample inside unmixer's tests (300,000 times for ica), so its cost is the tests' cost.
+    return W + alpha * (np.multiply.outer(-np.tanh(0.5 * (W @ x)), x) + np.linalg.inv(W).T)
 
 
 def _cvae_loss_function(x_hat: Any, x: Any, mu: Any, logvar: Any) -> Any:
@@ -187,15 +189,9 @@ STAND_INS = {
 
 
 def _stand_in(stand_in: Any, original: Any) -> Any:
-    import inspect
-
-    signature = inspect.signature(stand_in)
-
+    # A call the stand-in cannot take (other arguments, an exception) goes to the original. The
+    # stand-ins are pure, so trying one first is as safe as checking the signature, and cheaper.
     def function(*args: Any, **kwargs: Any) -> Any:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError:
-            return original(*args, **kwargs)
         try:
             return stand_in(*args, **kwargs)
         except Exception:

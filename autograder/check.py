@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .bugs import load_bugs
-from .config import REPO_ROOT, Assignment, Course
+from .config import PYTEST_PLUGINS, REPO_ROOT, Assignment, Course
 from .mutants import generate, report, run_mutants
 from .nulls import KINDS, null_source
 from .stubgen import stub_in_sync
@@ -44,7 +44,8 @@ def run_report(a: Assignment, submission: Path, root: Path = REPO_ROOT, stop_fai
 def collected_tests(a: Assignment) -> set[str]:
     """Node ids of every test in the assignment's public and hidden folders."""
     dirs = [str(d) for d in (a.public_dir, a.hidden_dir) if d.is_dir()]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *dirs],
+    # Collected with the runner's plugins: the node ids it grades, without autoload's assert rewriting.
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *PYTEST_PLUGINS, *dirs],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     return {line.strip() for line in proc.stdout.splitlines() if "::" in line}
 

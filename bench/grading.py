@@ -12,13 +12,14 @@ same table again with every command in a CPU-quota cgroup of 50 % of one CPU
 with 1 job and with 2 jobs (throughput ratio), and `course demo`. The load average is
 printed with each row: figures from a loaded machine are provisional.
 
-Usage: python bench/grading.py [ID …] [--copies N] [--no-demo] [--no-batch] [--half-cpu]
+Usage: python bench/grading.py [ID …] [--repeat N] [--copies N] [--no-demo] [--no-batch] [--half-cpu]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,21 +43,30 @@ def timed(cmd: list[str], env: dict | None = None, cgroup: Path | None = None) -
     return time.perf_counter() - start
 
 
-def row(a: Assignment, cgroup: Path | None = None) -> str:
-    """One table row: the four timings of ``a``'s reference solution and the two overhead ratios."""
+def row(a: Assignment, cgroup: Path | None = None, repeat: int = 1) -> str:
+    """One table row: the five timings of ``a``'s reference solution (each the median of ``repeat``
+    runs, taken in turns so that a drifting machine weighs on all five alike) and the ratios."""
     py = sys.executable
     pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     solution = {"COURSE_IMPL": "solution"}
-    t_public = timed([*pytest, str(a.public_dir)], solution, cgroup)
-    t_pytest = timed([*pytest, str(a.public_dir), str(a.hidden_dir)], solution, cgroup)
-    with tempfile.TemporaryDirectory() as tmp:
-        t_runner = timed([py, "-m", "autograder.runner", "--root", str(ROOT), "--assignment", a.id,
-                          "--submission", str(a.solution_path), "--out", f"{tmp}/r.json"], cgroup=cgroup)
     grade = [py, "-m", "autograder", "grade", a.id, str(a.solution_path)]
-    t_course = timed(grade, cgroup=cgroup)
-    t_cold = timed(grade, {"COURSE_ZYGOTE": "0"}, cgroup)
-    return (f"{a.id:<10} {t_public:>7.1f}s {t_pytest:>9.1f}s {t_runner:>7.1f}s {t_course:>7.1f}s {t_cold:>7.1f}s "
-            f"{t_runner / t_pytest:>8.2f}x {t_course / t_pytest:>8.2f}x {t_cold / t_pytest:>8.2f}x   {load()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = {
+            "public": ([*pytest, str(a.public_dir)], solution),
+            "in-process": ([*pytest, str(a.public_dir), str(a.hidden_dir)], solution),
+            "runner": ([py, "-m", "autograder.runner", "--root", str(ROOT), "--assignment", a.id,
+                        "--submission", str(a.solution_path), "--out", f"{tmp}/r.json"], None),
+            "course": (grade, None),
+            "cold": (grade, {"COURSE_ZYGOTE": "0"}),
+        }
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(repeat):
+            for name, (cmd, env) in runs.items():
+                times[name].append(timed(cmd, env, cgroup))
+    t = {name: statistics.median(values) for name, values in times.items()}
+    ip = t["in-process"]
+    return (f"{a.id:<10} {t['public']:>7.1f}s {ip:>9.1f}s {t['runner']:>7.1f}s {t['course']:>7.1f}s "
+            f"{t['cold']:>7.1f}s {t['runner'] / ip:>8.2f}x {t['course'] / ip:>8.2f}x {t['cold'] / ip:>8.2f}x   {load()}")
 
 
 def main() -> None:
@@ -66,11 +76,13 @@ def main() -> None:
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--no-batch", action="store_true", help="skip the grade-all throughput measurement")
     parser.add_argument("--half-cpu", action="store_true", help="also measure at 50 %% of one CPU (cgroup quota)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per timing; the table gives their median")
     args = parser.parse_args()
     course = load_course()
     py = sys.executable
     chosen = course.select(args.assignments)
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load average {load()}")
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load average {load()}; "
+          f"each timing the median of {args.repeat} run(s)")
     for a in chosen:
         subprocess.run([py, "-m", "autograder", "build", a.id, "--out", str(ROOT / "dist")], cwd=ROOT, check=True,
                        capture_output=True)
@@ -80,10 +92,10 @@ def main() -> None:
         print(f"\n{title}\n{header}")
         for a in chosen:
             if quota is None:
-                print(row(a), flush=True)
+                print(row(a, repeat=args.repeat), flush=True)
             else:
                 with group("cpu", cpu_quota(quota)) as cgroup:
-                    print(row(a, cgroup), flush=True)
+                    print(row(a, cgroup, args.repeat), flush=True)
     if args.no_batch:
         return
 

@@ -68,8 +68,14 @@ class Limits:
 
 
 def preload_for(*sources: Path) -> list[str]:
-    """The heavy libraries (:data:`HEAVY`) that ``sources`` import, installed here."""
-    found: set[str] = set()
+    """The heavy libraries (:data:`HEAVY`) and their submodules that ``sources`` import, installed here.
+
+    Submodules count: ``from scipy.special import logsumexp`` costs 0.24 s beyond ``import scipy``,
+    in every graded line's fresh worker unless the zygote has imported it. Only public names
+    (no part starting with ``_``, so never a ``__main__``) of an installed library are kept;
+    the trusted side looks up the top-level package alone (it never imports torch).
+    """
+    found: list[str] = []
     for source in sources:
         try:
             tree = ast.parse(source.read_bytes())
@@ -77,10 +83,16 @@ def preload_for(*sources: Path) -> list[str]:
             continue  # the worker reports a broken file at its import
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
+                found += [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                found.add(node.module.split(".")[0])
-    return [name for name in HEAVY if name in found and importlib.util.find_spec(name) is not None]
+                found.append(node.module)
+    wanted = {name for name in found if name.split(".")[0] in HEAVY
+              and all(part.isidentifier() and not part.startswith("_") for part in name.split("."))}
+    installed = {root for root in HEAVY if any(n.split(".")[0] == root for n in wanted)
+                 and importlib.util.find_spec(root) is not None}
+    # Heavy libraries in HEAVY's order, each before its submodules (sorted: a parent before its children).
+    return [name for root in HEAVY if root in installed
+            for name in sorted(n for n in wanted if n.split(".")[0] == root)]
 
 
 def _high_fd(fd: int) -> int:

@@ -99,17 +99,20 @@ def _kill_all() -> int:
     return 0
 
 
-def kill_uid(uid: int, timeout_s: float = 10.0) -> bool:
+def kill_uid(uid: int, timeout_s: float = 10.0, first: Callable[[], int] = _kill_all) -> bool:
     """Kill every task of ``uid``; True when none is left.
 
     ``kill(-1)`` is sent as the uid at least once whatever the scan finds (a task the
-    scan missed still dies), then again until no task of the uid remains.
+    scan missed still dies), then again until no task of the uid remains. ``first`` is
+    what the first child as the uid runs (it must kill all, as :func:`_kill_all` does).
     """
     if os.geteuid() != 0:
         return True
     end = time.monotonic() + timeout_s
+    job = first
     while True:
-        _as_uid(uid, _kill_all)
+        _as_uid(uid, job)
+        job = _kill_all
         for _ in range(5):  # SIGKILL is delivered at once, exit takes a moment
             if not tasks([uid]):
                 return True
@@ -224,6 +227,12 @@ def clear_keys(uid: int, timeout_s: float = 5.0) -> bool:
         return True
     if _as_uid(uid, _clear_own_keyrings) == 1:
         return False
+    return _keys_collected(uid, timeout_s)
+
+
+def _keys_collected(uid: int, timeout_s: float) -> bool:
+    """Wait until the kernel has collected the keys of ``uid``'s dead processes; True when only
+    its empty keyrings remain."""
     end = time.monotonic() + timeout_s
     while key_count(uid) > EMPTY_KEYRINGS:
         if time.monotonic() > end:
@@ -251,11 +260,14 @@ def remove_files_of(uid: int) -> None:
                 pass
 
 
-def leftovers(uids: Iterable[int]) -> dict[int, list[str]]:
-    """What each of ``uids`` still has alive or allocated (tasks, SysV objects, keys beyond empty keyrings)."""
+def leftovers(uids: Iterable[int], scan_tasks: bool = True) -> dict[int, list[str]]:
+    """What each of ``uids`` still has alive or allocated (tasks, SysV objects, keys beyond empty keyrings).
+
+    ``scan_tasks=False`` leaves tasks out, for a caller that has just seen none left.
+    """
     wanted = sorted(set(uids))
     found: dict[int, list[str]] = {}
-    for pid, tid, uid in tasks(wanted):
+    for pid, tid, uid in tasks(wanted) if scan_tasks else ():
         found.setdefault(uid, []).append(f"task {tid} of process {pid}")
     for kind, ident, uid in sysv_objects(wanted):
         found.setdefault(uid, []).append(f"SysV {kind} {ident}")
@@ -266,12 +278,23 @@ def leftovers(uids: Iterable[int]) -> dict[int, list[str]]:
     return found
 
 
+def _kill_all_and_clear_keys() -> int:
+    # Once kill(-1) has returned, no process of the uid runs its own code again (SIGKILL is
+    # pending in each, and a fork under way is abandoned), so none can add a key after the clear.
+    _kill_all()
+    return _clear_own_keyrings() if _SYS_KEYCTL is not None else 0
+
+
 def clean_uid(uid: int) -> list[str]:
-    """Kill, remove and clear everything of ``uid``; what could not be removed (empty when clean)."""
+    """Kill, remove and clear everything of ``uid``; what could not be removed (empty when clean).
+
+    One child as the uid kills its processes and clears its keys (a fork of a large grader
+    costs milliseconds, and this runs after every graded line); the scans then check both.
+    """
     if os.geteuid() != 0:
         return []
-    kill_uid(uid)
+    killed = kill_uid(uid, first=_kill_all_and_clear_keys)
     remove_sysv(uid)
-    clear_keys(uid)
+    _keys_collected(uid, 5.0)
     remove_files_of(uid)
-    return leftovers([uid]).get(uid, [])
+    return leftovers([uid], scan_tasks=not killed).get(uid, [])

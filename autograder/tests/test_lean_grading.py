@@ -86,3 +86,26 @@ def test_otter_run_starts_no_kernel(course, course_cli, tmp_path, monkeypatch):
     assert results["score"] == course.get("kmeans").total_points
     assert all(t["status"] == "passed" for t in results["tests"])
     assert not (shim / "kernel-started").exists(), "otter started a Jupyter kernel"
+
+
+_RUN_SHIM = """
+import json, sys
+import otter.run
+calls = []
+otter.run.main = lambda *a, **k: calls.append([list(a), k])
+from autograder import otter_cli
+otter_cli.main(sys.argv[1:])
+print(json.dumps({"calls": calls, "modules": sorted(m for m in ("otter.cli", "python_on_whales") if m in sys.modules)}))
+"""
+
+
+def test_course_otter_run_calls_otters_run_as_its_command_line_does_and_imports_no_more(tmp_path):
+    """`otter run`'s options reach otter.run.main unchanged; otter's full command line (and Docker's
+    client) stay unimported, as under Gradescope's run_otter.py."""
+    proc = subprocess.run([sys.executable, "-c", _RUN_SHIM, "run", "--no-logo", "-a", "ag.zip", "-o", str(tmp_path),
+                           "sub.py"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["calls"] == [[["sub.py"], {"autograder": "ag.zip", "output_dir": str(tmp_path), "no_logo": True,
+                                           "debug": False}]]
+    assert seen["modules"] == [], f"imported: {seen['modules']}"

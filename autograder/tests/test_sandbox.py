@@ -352,7 +352,7 @@ def test_a_uid_is_claimed_only_once_nothing_of_it_is_alive(tmp_path, monkeypatch
     try:
         assert _wait_until_none(lambda: not _live_tasks(uid), 5.0) is False  # it runs
         with monkeypatch.context() as m:
-            m.setattr(sweep, "kill_uid", lambda uid, timeout_s=0: False)  # a kill that fails
+            m.setattr(sweep, "kill_uid", lambda uid, **_: False)  # a kill that fails
             other, lock = uids.claim_uid()
             lock.close()
             assert other != uid
@@ -395,7 +395,11 @@ def test_heavy_imports_of_the_submission_are_preloaded(tmp_path):
 
     (tmp_path / "a.py").write_text("import numpy as np\nfrom torch import nn\ndef f():\n    import scipy.linalg\n")
     (tmp_path / "b.py").write_text("def f(:\n")
-    assert preload_for(tmp_path / "a.py", tmp_path / "b.py") == ["torch", "scipy"]
+    (tmp_path / "c.py").write_text("from scipy.special import logsumexp\nimport scipy.__main__, scipy._lib, scipy\n"
+                                   "import torch.nn.functional as F\nfrom .scipy import x\nimport nonexistent.thing\n")
+    assert preload_for(tmp_path / "a.py", tmp_path / "b.py") == ["torch", "scipy.linalg"]
+    # submodules too (each worker would import them again), but never a private one such as __main__
+    assert preload_for(tmp_path / "c.py") == ["torch.nn.functional", "scipy", "scipy.special"]
 
 
 @root_only

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from autograder.config import Assignment, load_course  # noqa: E402
-from limits import cpu_quota, group, in_group, load  # noqa: E402
+from limits import cpu_quota, cpu_ticks, group, in_group, load, steal_since  # noqa: E402
 
 
 def timed(cmd: list[str], env: dict | None = None, cgroup: Path | None = None) -> float:
@@ -50,6 +50,7 @@ def row(a: Assignment, cgroup: Path | None = None, repeat: int = 1) -> str:
     pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     solution = {"COURSE_IMPL": "solution"}
     grade = [py, "-m", "autograder", "grade", a.id, str(a.solution_path)]
+    ticks = cpu_ticks()
     with tempfile.TemporaryDirectory() as tmp:
         runs = {
             "public": ([*pytest, str(a.public_dir)], solution),
@@ -66,7 +67,8 @@ def row(a: Assignment, cgroup: Path | None = None, repeat: int = 1) -> str:
     t = {name: statistics.median(values) for name, values in times.items()}
     ip = t["in-process"]
     return (f"{a.id:<10} {t['public']:>7.1f}s {ip:>9.1f}s {t['runner']:>7.1f}s {t['course']:>7.1f}s "
-            f"{t['cold']:>7.1f}s {t['runner'] / ip:>8.2f}x {t['course'] / ip:>8.2f}x {t['cold'] / ip:>8.2f}x   {load()}")
+            f"{t['cold']:>7.1f}s {t['runner'] / ip:>8.2f}x {t['course'] / ip:>8.2f}x {t['cold'] / ip:>8.2f}x   {load()}"
+            f"   {steal_since(ticks):>5}")
 
 
 def main() -> None:
@@ -87,7 +89,7 @@ def main() -> None:
         subprocess.run([py, "-m", "autograder", "build", a.id, "--out", str(ROOT / "dist")], cwd=ROOT, check=True,
                        capture_output=True)
     header = (f"{'assignment':<10} {'public':>8} {'in-process':>10} {'runner':>8} {'course':>8} "
-              f"{'cold':>8} {'runner/ip':>9} {'course/ip':>9} {'cold/ip':>9}   load average (1, 5, 15 min)")
+              f"{'cold':>8} {'runner/ip':>9} {'course/ip':>9} {'cold/ip':>9}   load average (1, 5, 15 min)   steal")
     for title, quota in [("full machine", None)] + ([("half a CPU (cgroup quota 50 %)", 50)] if args.half_cpu else []):
         print(f"\n{title}\n{header}")
         for a in chosen:

@@ -92,3 +92,19 @@ def run_measuring_memory(cmd: list[str], limit_mb: int | None = None,
 def load() -> str:
     """The 1-, 5- and 15-minute load averages, as `uptime` prints them."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the machine so far (/proc/stat; (0, 0) where unreadable)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_since(start: tuple[int, int]) -> str:
+    """The share of CPU time the hypervisor gave to other machines since ``start`` (from :func:`cpu_ticks`):
+    a virtual machine's load average does not show it, and it slows every timing alike."""
+    steal, total = cpu_ticks()
+    return f"{100 * (steal - start[0]) / max(1, total - start[1]):.0f} %"

@@ -86,13 +86,14 @@ def preload_for(*sources: Path) -> list[str]:
                 found += [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 found.append(node.module)
-    wanted = {name for name in found if name.split(".")[0] in HEAVY
-              and all(part.isidentifier() and not part.startswith("_") for part in name.split("."))}
-    installed = {root for root in HEAVY if any(n.split(".")[0] == root for n in wanted)
-                 and importlib.util.find_spec(root) is not None}
+    by_root: dict[str, set[str]] = {}
+    for name in found:
+        parts = name.split(".")
+        if parts[0] in HEAVY and all(p.isidentifier() and not p.startswith("_") for p in parts):
+            by_root.setdefault(parts[0], set()).add(name)
     # Heavy libraries in HEAVY's order, each before its submodules (sorted: a parent before its children).
-    return [name for root in HEAVY if root in installed
-            for name in sorted(n for n in wanted if n.split(".")[0] == root)]
+    return [name for root in HEAVY if root in by_root and importlib.util.find_spec(root) is not None
+            for name in sorted(by_root[root])]
 
 
 def _high_fd(fd: int) -> int:

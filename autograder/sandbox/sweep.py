@@ -217,22 +217,12 @@ def _clear_own_keyrings() -> int:
     return 2 if all(n == 0 for n in sizes(rings)) else 1
 
 
-def clear_keys(uid: int, timeout_s: float = 5.0) -> bool:
-    """Clear the keys of ``uid``; True when only its empty keyrings remain.
+def _keys_collected(uid: int, timeout_s: float = 5.0) -> bool:
+    """Wait until only the empty keyrings of ``uid`` remain; True when they do.
 
     Keys of dead processes (thread, process and session keyrings, the one used to clear)
-    are collected by the kernel shortly after: wait for that too, without adding more.
+    are collected by the kernel shortly after the clear: this waits for that, adding none.
     """
-    if os.geteuid() != 0 or _SYS_KEYCTL is None or key_count(uid) == 0:
-        return True
-    if _as_uid(uid, _clear_own_keyrings) == 1:
-        return False
-    return _keys_collected(uid, timeout_s)
-
-
-def _keys_collected(uid: int, timeout_s: float) -> bool:
-    """Wait until the kernel has collected the keys of ``uid``'s dead processes; True when only
-    its empty keyrings remain."""
     end = time.monotonic() + timeout_s
     while key_count(uid) > EMPTY_KEYRINGS:
         if time.monotonic() > end:
@@ -295,6 +285,6 @@ def clean_uid(uid: int) -> list[str]:
         return []
     killed = kill_uid(uid, first=_kill_all_and_clear_keys)
     remove_sysv(uid)
-    _keys_collected(uid, 5.0)
+    _keys_collected(uid)
     remove_files_of(uid)
     return leftovers([uid], scan_tasks=not killed).get(uid, [])

@@ -87,6 +87,7 @@ class GradingPlugin:
         self.outcomes: dict[str, list[dict]] = {s.name: [] for s in assignment.tests}
         self._prefixes = [(nid, s) for s in assignment.tests for nid in node_ids(root, assignment, s)]
         self._current: str | None = None
+        self._last_line: str | None = None
         self._timed_out: set[str] = set()  # lines whose remaining tests are not run (all-or-nothing)
         self.clock = Clock(box, course.defaults.grading_time_limit)
         # The API's parameter names, for showing a failing call: read from the reference (trusted side only).
@@ -97,6 +98,11 @@ class GradingPlugin:
             if nodeid == prefix or nodeid.startswith(prefix + "::") or nodeid.startswith(prefix + "["):
                 return spec
         return None
+
+    def pytest_collection_finish(self, session) -> None:
+        # No spare worker is started during the last line that runs: no line would take it.
+        names = [spec.name for spec in map(self.spec_of, (item.nodeid for item in session.items)) if spec]
+        self._last_line = names[-1] if names else None
 
     def pytest_configure(self, config) -> None:
         params = self.params
@@ -110,6 +116,7 @@ class GradingPlugin:
             self._skipped = item.nodeid
             pytest.skip("this part already failed")
         if spec is not None and spec.name != self._current:
+            self.box.spare = self.box.spare and spec.name != self._last_line
             self.box.restart()  # every graded line starts with a fresh student process
             self._current = spec.name
 

@@ -12,12 +12,10 @@ the same user and :attr:`Sandbox.isolation` says so.
 """
 from __future__ import annotations
 
-import ast
 import fcntl
 import importlib.util
 import json
 import os
-import select
 import shutil
 import signal
 import struct
@@ -35,18 +33,16 @@ from .cgroups import WorkerGroup
 from .errors import GradingAbort, StudentError, TimeLimit
 from .isolation import FULL_ISOLATION
 from .remote import RemoteModule, RemoteObject, _unwrap, _wrap
-from .uids import SANDBOX_UID, UID_RANGE, _try_lock, claim_uid, reap_orphans
+from .preload import preload_for
+from .slots import Slot, Worker
+from .sweeper import Sweeper
+from .uids import SANDBOX_UID, UID_RANGE, _try_lock, reap_orphans
 
 __all__ = ["FULL_ISOLATION", "SANDBOX_UID", "UID_RANGE", "GradingAbort", "Limits", "RemoteModule", "RemoteObject",
            "Sandbox", "StudentError", "TimeLimit", "_try_lock", "reap_orphans", "sandbox_processes"]
 
 _HERE = Path(__file__).resolve().parent
 MAX_REPLY = 256 * 1024 * 1024
-# Libraries whose import takes seconds: imported by the worker before it reports ready,
-# so their import is not charged to the student's deadline, when the submission or the
-# probes import them.
-HEAVY = ("torch", "scipy", "sklearn", "pandas", "matplotlib")
-_READY = {"ready": True}
 _WORKER_FILES = ("worker.py", "protocol.py", "zygote.py", "confine.py")
 
 
@@ -67,35 +63,6 @@ class Limits:
     startup_s: int = 180  # the worker's own start-up (Python, numpy, torch), not charged to any test
 
 
-def preload_for(*sources: Path) -> list[str]:
-    """The heavy libraries (:data:`HEAVY`) and their submodules that ``sources`` import, installed here.
-
-    Submodules count: ``from scipy.special import logsumexp`` costs 0.24 s beyond ``import scipy``,
-    in every graded line's fresh worker unless the zygote has imported it. Only public names
-    (no part starting with ``_``, so never a ``__main__``) of an installed library are kept;
-    the trusted side looks up the top-level package alone (it never imports torch).
-    """
-    found: list[str] = []
-    for source in sources:
-        try:
-            tree = ast.parse(source.read_bytes())
-        except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
-            continue  # the worker reports a broken file at its import
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                found.append(node.module)
-    by_root: dict[str, set[str]] = {}
-    for name in found:
-        parts = name.split(".")
-        if parts[0] in HEAVY and all(p.isidentifier() and not p.startswith("_") for p in parts):
-            by_root.setdefault(parts[0], set()).add(name)
-    # Heavy libraries in HEAVY's order, each before its submodules (sorted: a parent before its children).
-    return [name for root in HEAVY if root in by_root and importlib.util.find_spec(root) is not None
-            for name in sorted(by_root[root])]
-
-
 def _high_fd(fd: int) -> int:
     """Duplicate ``fd`` to a number ≥ 10 and close the original."""
     high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
@@ -103,8 +70,17 @@ def _high_fd(fd: int) -> int:
     return high
 
 
+def spare_wanted() -> bool:
+    """Whether the next line's worker is started ahead (``COURSE_SPARE_WORKER=0`` says no)."""
+    return os.environ.get("COURSE_SPARE_WORKER", "1") != "0"
+
+
 class Sandbox:
     """One submission, served by a worker process that is restarted when needed.
+
+    While a worker serves, the next one (the spare) is started on a second sandbox uid, up to
+    its ready point: its imports done, the student's file not imported. A restart kills the
+    worker, sweeps its uid and hands over the spare; the swept uid then gets the next spare.
 
     Parameters
     ----------
@@ -120,19 +96,22 @@ class Sandbox:
         Further folders the worker must not see (the grading root), besides the checkout.
     preload : sequence of str or None
         Modules the worker imports before it reports ready (not charged to the student's
-        deadlines); by default the :data:`HEAVY` libraries the submission or the probes import.
+        deadlines); by default the :data:`~.preload.HEAVY` libraries the submission or the probes import.
     """
 
     def __init__(self, submission: Path, module: str, probes: Path | None = None, limits: Limits = Limits(),
                  hide: Sequence[Path] = (), preload: Sequence[str] | None = None):
         self.module = module
         self.limits = limits
-        self.uid, self._uid_lock = claim_uid() if os.geteuid() == 0 else (os.getuid(), None)
+        self._dir = Path(tempfile.mkdtemp(prefix="course-worker-"))
+        os.chmod(self._dir, 0o755)
+        self._sweeper = Sweeper() if os.geteuid() == 0 else None
+        self._slot = Slot(self._dir / "scratch", own_uid=False, sweeper=self._sweeper)
         self._hide = tuple(isolation.hidden_paths(hide))
         self._level, self.isolation = isolation.level(self.uid, self._hide)
         self._own_uid = self._level != "none"
-        self._dir = Path(tempfile.mkdtemp(prefix="course-worker-"))
-        os.chmod(self._dir, 0o755)
+        self._slot.own_uid = self._own_uid
+        self._slot.fresh_scratch()
         for src in (*(_HERE / f for f in _WORKER_FILES), *([probes] if probes else [])):
             shutil.copy(src, self._dir / src.name)
         self._probes_path = probes
@@ -141,33 +120,41 @@ class Sandbox:
         self._submission.parent.mkdir()
         shutil.copy(submission, self._submission)
         self.preload = list(preload) if preload is not None else preload_for(submission, *([probes] if probes else []))
-        self._scratch = self._dir / "scratch"  # the worker's working folder, HOME and TMPDIR
-        self._fresh_scratch()
-        self._proc: subprocess.Popen | warm.WarmProcess | None = None
+        self._worker: Worker | None = None
+        # The second uid, for the spare (a worker of its own uid: it must not reach the serving one).
+        self._other: Slot | None = None
+        self._spare: Worker | None = None
+        #: Set to False when no further worker will be needed (the last graded line). Not beside
+        #: torch: cvae's grading, which stays within 652 MB in a 768 MB limit (Gradescope's) with one
+        #: worker at a time, reached the limit with a spare (745-768 MB; a line OOM-killed in 2 of 4 runs).
+        self.spare = self._own_uid and spare_wanted() and "torch" not in self.preload
         # Forks pre-warmed workers; only where the worker has its own uid (it must not reach the zygote).
         self._zygote: warm.Zygote | None = None
         self._warm = self._own_uid and warm.wanted()
-        self._group: WorkerGroup | None = None
-        self._wfd = self._rfd = -1
+        self._started = 0  # workers started, for unique cgroup names
         self.generation = 0
         self.deadline: float | None = None
         self.seed: int | None = None
         self._status: dict | None = None
         self._known: dict[tuple[int, str], Any] = {}
 
-    # -- process management -------------------------------------------------
-    def _fresh_scratch(self) -> None:
-        shutil.rmtree(self._scratch, ignore_errors=True)
-        self._scratch.mkdir(mode=0o700)
-        if self._own_uid:
-            os.chown(self._scratch, self.uid, self.uid)
+    @property
+    def uid(self) -> int:
+        """The uid the serving (or next) worker runs as."""
+        return self._slot.uid
 
-    def _start(self) -> None:
-        """Start a worker and wait until it is ready (its imports done, the student's file not yet)."""
-        self.generation += 1
-        self._group = WorkerGroup(f"course-worker-{self.uid}-{os.getpid()}-{self.generation}",
-                                  self.limits.memory_mb, self.limits.nproc)
-        limited = self._own_uid and self._group.create()
+    @property
+    def _proc(self) -> subprocess.Popen | warm.WarmProcess | None:
+        worker = self._worker
+        return None if worker is None or isinstance(worker.proc, warm.PendingSpawn) else worker.proc
+
+    # -- process management -------------------------------------------------
+    def _launch(self, slot: Slot) -> Worker:
+        """Start a worker on ``slot`` (whose uid the sweep has left clean) without waiting for it."""
+        self._started += 1
+        group = WorkerGroup(f"course-worker-{slot.uid}-{os.getpid()}-{self._started}",
+                            self.limits.memory_mb, self.limits.nproc)
+        limited = self._own_uid and group.create()
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         # The worker's ends get numbers ≥ 10: the namespace script uses descriptors 3 and 4.
@@ -178,42 +165,45 @@ class Sandbox:
             "fsize_mb": self.limits.fsize_mb, "nproc": self.limits.nproc, "own_uid": self._own_uid,
             "address_limit": not limited, "preload": self.preload,
         }
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self._scratch), "TMPDIR": str(self._scratch),
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(slot.scratch), "TMPDIR": str(slot.scratch),
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        cgroups = self._group.procs_files if limited else []
-        if self._warm:
-            try:
-                self._proc = self._spawn_warm(spec, env, req_r, rep_w, cgroups)
-            except warm.ZygoteError:
-                self._stop_zygote()
-        if self._proc is None:
-            prefix = isolation.prefix(self._level, self.uid, self._dir, self._hide, self.limits.scratch_mb, cgroups)
-            cmd = [*prefix, sys.executable, "-I", "-S", str(self._dir / "worker.py"), json.dumps(spec)]
-            self._proc = subprocess.Popen(cmd, cwd=self._scratch, env=env, pass_fds=(req_r, rep_w),
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, start_new_session=True)
-        os.close(req_r)
-        os.close(rep_w)
-        self._wfd, self._rfd = req_w, rep_r
-        forked = isinstance(self._proc, warm.WarmProcess)
+        cgroups = group.procs_files if limited else []
+        proc: subprocess.Popen | warm.PendingSpawn | None = None
         try:
-            self._await_ready()
-        except GradingAbort:
-            if not forked:
-                raise
-            self._stop_zygote()  # the zygote's way does not work here: cold workers from now on
-            self._start()
+            if self._warm:
+                try:
+                    proc = self._spawn_warm(slot, spec, env, req_r, rep_w, cgroups)
+                except warm.ZygoteError:
+                    self._stop_zygote()
+            if proc is None:
+                prefix = isolation.prefix(self._level, slot.uid, self._dir, self._hide, self.limits.scratch_mb,
+                                          cgroups, scratch=slot.scratch)
+                cmd = [*prefix, sys.executable, "-I", "-S", str(self._dir / "worker.py"), json.dumps(spec)]
+                proc = subprocess.Popen(cmd, cwd=slot.scratch, env=env, pass_fds=(req_r, rep_w),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        except BaseException:
+            for fd in (req_w, rep_r):
+                os.close(fd)
+            group.remove()
+            raise
+        finally:
+            os.close(req_r)
+            os.close(rep_w)
+        return Worker(slot, proc, req_w, rep_r, group)
 
-    def _spawn_warm(self, spec: dict, env: dict, req_r: int, rep_w: int, cgroups: list[str]) -> warm.WarmProcess:
+    def _spawn_warm(self, slot: Slot, spec: dict, env: dict, req_r: int, rep_w: int,
+                    cgroups: list[str]) -> warm.PendingSpawn:
         if self._zygote is None:
             self._zygote = warm.Zygote(self._dir, env, spec["sys_path"], self.preload, self.limits.startup_s)
-        return self._zygote.spawn({"spec": spec, "level": self._level, "uid": self.uid, "work": str(self._dir),
-                                   "keep": isolation.kept_path(self._hide), "hide": [str(h) for h in self._hide],
-                                   "scratch_mb": self.limits.scratch_mb, "cgroups": cgroups}, (req_r, rep_w))
+        return self._zygote.spawn_later({"spec": spec, "level": self._level, "uid": slot.uid, "work": str(self._dir),
+                                         "keep": isolation.kept_path(self._hide), "hide": [str(h) for h in self._hide],
+                                         "scratch_mb": self.limits.scratch_mb, "cgroups": cgroups,
+                                         "scratch": str(slot.scratch)}, (req_r, rep_w))
 
     def _stop_zygote(self) -> None:
         self._warm = False
@@ -221,73 +211,77 @@ class Sandbox:
             self._zygote.close()
             self._zygote = None
 
-    def _await_ready(self) -> None:
-        """Read the worker's ready frame, under the start-up limit instead of the test's deadline."""
-        deadline, self.deadline = self.deadline, time.monotonic() + self.limits.startup_s
+    def _start(self) -> None:
+        """Make the next worker serve: the spare if one was started, else a new one; wait until it is
+        ready (its imports done, the student's file not yet) and start the spare after it."""
+        worker, self._spare = self._spare, None
+        if worker is not None:
+            self._slot, self._other = worker.slot, self._slot
+        else:
+            worker = self._launch(self._slot)
         try:
-            (length,) = struct.unpack(">Q", self._read(8))
-            ready = protocol.decode(self._read(length)) if length <= 4096 else None
-        except (TimeoutError, EOFError, OSError, protocol.ProtocolError):
-            ready = None
-        finally:
-            self.deadline = deadline
-        if ready != _READY:
-            code = self._proc.poll() if self._proc else None
+            ready = worker.await_ready(self.limits.startup_s)
+        except warm.ZygoteError:
+            ready = None  # the zygote could not fork it
+        if not ready:
+            forked = not isinstance(worker.proc, subprocess.Popen)
+            code = worker.poll()
+            self._worker = worker
             self.stop()
-            raise GradingAbort(f"the grader could not start the submission's process within "
-                               f"{self.limits.startup_s} s{_exit_reason(code)}")
+            if not forked:
+                raise GradingAbort(f"the grader could not start the submission's process within "
+                                   f"{self.limits.startup_s} s{_exit_reason(code)}")
+            self._stop_zygote()  # the zygote's way does not work here: cold workers from now on
+            self._drop_spare()
+            return self._start()
+        self.generation += 1
+        self._worker = worker
+        self._start_spare()
 
-    def _kill_worker(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
+    def _start_spare(self) -> None:
+        """Start the next worker on the other uid, if one is wanted and none is waiting."""
+        if not self.spare or self._spare is not None:
             return
-        if proc.returncode is None:  # not reaped yet, so its pid (= its group) cannot be another's
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.kill()
-        proc.wait()
-        for fd in (self._wfd, self._rfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._wfd = self._rfd = -1
+        if self._other is None:
+            self._other = Slot(self._dir / "scratch-2", self._own_uid, self._sweeper)
+        self._spare = self._launch(self._other)
+
+    def _drop_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.kill()
+            spare.slot.sweep()
+            spare.remove_group()
 
     def stop(self) -> None:
         """Kill the worker and everything it started; remove what its uid owns; empty its scratch folder.
 
         Whatever the namespaces already ended, the sweep runs and checks: no task, SysV
         object, key or temporary file of the uid survives. A uid it cannot clean is given
-        up (other gradings skip it too) and the next worker gets a fresh one.
+        up (other gradings skip it too) and the next worker gets a fresh one. A spare
+        started on the other uid is left waiting.
         """
-        self._kill_worker()
-        if self._own_uid and os.geteuid() == 0:
-            left = sweep.clean_uid(self.uid)
-            if left:
-                self._renew_uid()
-        if self._group is not None:
-            self._group.remove()
-        self._fresh_scratch()
-
-    def _renew_uid(self) -> None:
-        old = self._uid_lock
-        self.uid, self._uid_lock = claim_uid()
-        if old is not None:
-            old.close()
-        self._level, self.isolation = isolation.level(self.uid, self._hide)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.kill()
+        if not self._slot.sweep():
+            self._level, self.isolation = isolation.level(self.uid, self._hide)
+        if worker is not None:
+            worker.remove_group()
 
     def close(self) -> None:
-        """Stop the worker and the zygote, and remove its folder; a second call does nothing."""
+        """Stop the worker, the spare and the zygote, and remove its folder; a second call does nothing."""
         if not self._dir.is_dir():
             return
         self.stop()
+        self._drop_spare()
         self._stop_zygote()
+        for slot in (self._slot, self._other):
+            if slot is not None:
+                slot.release()
+        if self._sweeper is not None:
+            self._sweeper.close()
         shutil.rmtree(self._dir, ignore_errors=True)
-        if self._uid_lock is not None:
-            self._uid_lock.close()
-            self._uid_lock = None
 
     def restart(self) -> None:
         """Fresh worker (new module state); handles from the old one become invalid."""
@@ -301,29 +295,19 @@ class Sandbox:
         return self.deadline - time.monotonic()
 
     def _read(self, n: int) -> bytes:
-        chunks, got = [], 0
-        while got < n:
-            left = self._remaining()
-            if left <= 0 or not select.select([self._rfd], [], [], left)[0]:
-                raise TimeoutError
-            chunk = os.read(self._rfd, min(n - got, 1 << 20))
-            if not chunk:
-                raise EOFError
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+        return self._worker.read(n, self.deadline)
 
     def request(self, what: str, payload: dict) -> Any:
         """Send one request and return the decoded reply (``{"ok": ...}`` or ``{"error": ...}``)."""
         if self._remaining() <= 0:
             raise TimeLimit(f"time limit reached before {what} was called")
-        if self._proc is None:
+        if self._worker is None:
             started = time.monotonic()
             self._start()
             if self.deadline is not None:  # the worker's own start-up is not the student's time
                 self.deadline += time.monotonic() - started
         try:
-            protocol.write_frame(self._wfd, protocol.encode(payload))
+            protocol.write_frame(self._worker.wfd, protocol.encode(payload))
             (length,) = struct.unpack(">Q", self._read(8))
             if length > MAX_REPLY:
                 raise protocol.ProtocolError("reply too large")
@@ -334,7 +318,7 @@ class Sandbox:
             raise TimeLimit(f"{what} did not finish within the time limit (killed)") from None
         except (EOFError, BrokenPipeError, OSError):
             code = self._proc.poll() if self._proc else None
-            oom = self._group is not None and self._group.out_of_memory()
+            oom = self._worker.group.out_of_memory()
             self.restart()
             reason = f" (killed: memory limit of {self.limits.memory_mb} MB reached)" if oom else _exit_reason(code)
             raise GradingAbort(f"the submission's process died during {what}{reason}") from None
@@ -348,7 +332,7 @@ class Sandbox:
 
     def status(self) -> dict:
         """Whether the submission imported, and why not."""
-        if self._status is None or self._proc is None:
+        if self._status is None or self._worker is None:
             reply = self.request("import of the submission", {"op": "status"})
             self._status = reply.get("ok") or {"imported": False, "type": "Error", "message": "no status"}
         return self._status

@@ -42,7 +42,8 @@ def die_with_parent() -> None:
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
 
 
-def _private_files(work: str, keep: str, hide: list[str], scratch_mb: int, uid: int, ipc: bool) -> None:
+def _private_files(work: str, keep: str, hide: list[str], scratch_mb: int, uid: int, ipc: bool,
+                   scratch_dir: str) -> None:
     """The mounts of ``isolation._NS_SETUP``, in the same order and with the same sizes."""
     held = [os.open(p, os.O_RDONLY | os.O_DIRECTORY) for p in (work, *([keep] if keep else []))]
 
@@ -62,7 +63,7 @@ def _private_files(work: str, keep: str, hide: list[str], scratch_mb: int, uid: 
             scratch(path, "mode=1777")
     if ipc and os.path.isdir("/dev/mqueue"):  # the new IPC namespace's queues, not the host's
         _mount("course-mqueue", "/dev/mqueue", "mqueue", 0)
-    scratch(os.path.join(work, "scratch"), f"mode=700,uid={uid},gid={uid}")
+    scratch(scratch_dir, f"mode=700,uid={uid},gid={uid}")
 
 
 def _drop(uid: int) -> None:
@@ -89,8 +90,9 @@ def _wait_and_mirror(pid: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def enter(level: str, uid: int, work: str, keep: str, hide: list[str], scratch_mb: int) -> None:
-    """Isolate this (root, single-threaded) process at ``level``; returns as ``uid`` in scratch.
+def enter(level: str, uid: int, work: str, keep: str, hide: list[str], scratch_mb: int, scratch: str) -> None:
+    """Isolate this (root, single-threaded) process at ``level``; returns as ``uid`` in ``scratch``
+    (a folder of ``work``: each of a grading's uids has its own).
 
     At ``full`` the caller stays outside the new PID namespace as its waiting parent and
     never returns; the child that returns is that namespace's first process, with its own /proc.
@@ -105,6 +107,6 @@ def enter(level: str, uid: int, work: str, keep: str, hide: list[str], scratch_m
             _wait_and_mirror(pid)
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV)
     if level in ("full", "mount"):
-        _private_files(work, keep, hide, scratch_mb, uid, ipc=level == "full")
+        _private_files(work, keep, hide, scratch_mb, uid, ipc=level == "full", scratch_dir=scratch)
     _drop(uid)
-    os.chdir(os.path.join(work, "scratch"))
+    os.chdir(scratch)

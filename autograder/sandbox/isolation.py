@@ -32,13 +32,13 @@ _NAMESPACES = {"full": ["--pid", "--fork", "--kill-child", "--mount-proc", "--ip
 
 # Run as root inside the new namespaces, before dropping to the sandbox uid:
 # $1 worker folder, $2 uid, $3 scratch size (MB), $4 folder to keep visible inside
-# a hidden one (the virtual environment), $5 "ipc" in a new IPC namespace, $6 number of
-# folders to hide, then those folders, then the command. Propagation is private, so nothing leaks to the host.
+# a hidden one (the virtual environment), $5 "ipc" in a new IPC namespace, $6 the worker's
+# scratch folder (in the worker folder), $7 number of folders to hide, then those folders, then the command. Propagation is private, so nothing leaks to the host.
 # Every tmpfs the worker can write has a size: /tmp, /var/tmp, /dev/shm, /run/lock, its folder.
 _NS_SETUP = r"""
 set -e
-work=$1 uid=$2 mb=$3 keep=$4 ipc=$5 n=$6
-shift 6
+work=$1 uid=$2 mb=$3 keep=$4 ipc=$5 dir=$6 n=$7
+shift 7
 scratch() { mount -t tmpfs -o "size=${mb}m,nosuid,nodev,$2" course-scratch "$1"; }
 # Hold the folders that must stay visible before hiding anything: the checkout and
 # the worker folder may both live under /tmp. They are bound back from these handles.
@@ -55,8 +55,8 @@ exec 3<&-
 for d in /var/tmp /dev/shm /run/lock; do if [ -d "$d" ]; then scratch "$d" mode=1777; fi; done
 # POSIX message queues of the new IPC namespace (they go with it), not the host's.
 if [ "$ipc" = ipc ] && [ -d /dev/mqueue ]; then mount -t mqueue course-mqueue /dev/mqueue; fi
-scratch "$work/scratch" "mode=700,uid=$uid,gid=$uid"
-cd "$work/scratch"
+scratch "$dir" "mode=700,uid=$uid,gid=$uid"
+cd "$dir"
 exec "$@"
 """
 # Run as root before anything else: put this process (and so the worker) in its cgroups.
@@ -87,8 +87,9 @@ def kept_path(hide: Sequence[Path]) -> str:
 
 
 def prefix(level: str, uid: int, workdir: Path, hide: Sequence[Path], scratch_mb: int,
-           cgroups: Sequence[str] = ()) -> list[str]:
-    """Command prefix that runs a worker at isolation ``level``, in the ``cgroups`` (cgroup.procs files)."""
+           cgroups: Sequence[str] = (), scratch: Path | None = None) -> list[str]:
+    """Command prefix that runs a worker at isolation ``level``, in the ``cgroups`` (cgroup.procs files),
+    in its ``scratch`` folder (``workdir/scratch`` by default)."""
     if level == "none":
         return []
     join = ["sh", "-c", _JOIN_CGROUPS, "sh", str(len(cgroups)), *cgroups] if cgroups else []
@@ -100,7 +101,8 @@ def prefix(level: str, uid: int, workdir: Path, hide: Sequence[Path], scratch_mb
     keep = kept_path(hide)
     ipc = "ipc" if "--ipc" in _NAMESPACES[level] else "-"
     return [*join, "unshare", *_NAMESPACES[level], "--", "sh", "-c", _NS_SETUP, "sh", str(workdir),
-            str(uid), str(scratch_mb), keep, ipc, str(len(hide)), *map(str, hide), *drop]
+            str(uid), str(scratch_mb), keep, ipc, str(scratch or workdir / "scratch"), str(len(hide)),
+            *map(str, hide), *drop]
 
 
 @functools.lru_cache(maxsize=None)

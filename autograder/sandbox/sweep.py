@@ -16,7 +16,10 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    from .sweeper import Sweeper
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 IPC_RMID = 0
@@ -70,11 +73,16 @@ def processes(uids: Iterable[int]) -> list[tuple[int, int]]:
     return sorted({(pid, uid) for pid, _, uid in tasks(uids)})
 
 
-def _as_uid(uid: int, job: Callable[[], int]) -> int:
+def _as_uid(uid: int, job: Callable[[], int], via: Sweeper | None = None) -> int:
     """Run ``job`` in a forked child that has become ``uid`` (and nothing else); its exit code.
 
     The child does only system calls: no locks of this (perhaps threaded) process are needed.
+    ``via``: a :class:`~.sweeper.Sweeper` that forks the child instead of this process, where it can.
     """
+    if via is not None:
+        code = via.run(uid, job.__name__.lstrip("_"))
+        if code is not None:
+            return code
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         code = 1
@@ -99,19 +107,21 @@ def _kill_all() -> int:
     return 0
 
 
-def kill_uid(uid: int, timeout_s: float = 10.0, first: Callable[[], int] = _kill_all) -> bool:
+def kill_uid(uid: int, timeout_s: float = 10.0, first: Callable[[], int] = _kill_all,
+             via: Sweeper | None = None) -> bool:
     """Kill every task of ``uid``; True when none is left.
 
     ``kill(-1)`` is sent as the uid at least once whatever the scan finds (a task the
     scan missed still dies), then again until no task of the uid remains. ``first`` is
-    what the first child as the uid runs (it must kill all, as :func:`_kill_all` does).
+    what the first child as the uid runs (it must kill all, as :func:`_kill_all` does); ``via``
+    forks the children (see :func:`_as_uid`).
     """
     if os.geteuid() != 0:
         return True
     end = time.monotonic() + timeout_s
     job = first
     while True:
-        _as_uid(uid, job)
+        _as_uid(uid, job, via)
         job = _kill_all
         for _ in range(5):  # SIGKILL is delivered at once, exit takes a moment
             if not tasks([uid]):
@@ -275,15 +285,15 @@ def _kill_all_and_clear_keys() -> int:
     return _clear_own_keyrings() if _SYS_KEYCTL is not None else 0
 
 
-def clean_uid(uid: int) -> list[str]:
+def clean_uid(uid: int, via: Sweeper | None = None) -> list[str]:
     """Kill, remove and clear everything of ``uid``; what could not be removed (empty when clean).
 
-    One child as the uid kills its processes and clears its keys (a fork of a large grader
-    costs milliseconds, and this runs after every graded line); the scans then check both.
+    One child as the uid kills its processes and clears its keys (this runs after every
+    graded line: ``via`` forks it from a small helper, not from the grader); the scans then check both.
     """
     if os.geteuid() != 0:
         return []
-    killed = kill_uid(uid, first=_kill_all_and_clear_keys)
+    killed = kill_uid(uid, first=_kill_all_and_clear_keys, via=via)
     remove_sysv(uid)
     _keys_collected(uid)
     remove_files_of(uid)

@@ -12,10 +12,11 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Sequence
+
+from .helper import Helper
 
 ASK_TIMEOUT_S = 60.0
 
@@ -64,7 +65,32 @@ class WarmProcess:
                 pass
 
 
-class Zygote:
+class PendingSpawn:
+    """A worker the zygote was asked to fork, whose reply (its pid) is read when first needed."""
+
+    def __init__(self, zygote: "Zygote"):
+        self._zygote = zygote
+        self._reply: dict[str, Any] | None = None
+        self._error: ZygoteError | None = None
+        self._proc: WarmProcess | None = None
+
+    def result(self) -> WarmProcess:
+        """The forked worker, once in its cgroups; :class:`ZygoteError` if the zygote could not fork it."""
+        if self._proc is None:
+            if self._reply is None and self._error is None:
+                self._zygote._drain()
+            if self._error is not None:
+                raise self._error
+            self._proc = WarmProcess(self._zygote, int(self._reply["pid"]))
+            if not self._reply.get("joined"):
+                self._proc.kill()
+                self._proc.wait()
+                self._error = ZygoteError("the worker could not join its cgroups")
+                raise self._error
+        return self._proc
+
+
+class Zygote(Helper):
     """One zygote per grading, serving every worker of one submission.
 
     Parameters
@@ -83,15 +109,10 @@ class Zygote:
 
     def __init__(self, workdir: Path, env: dict[str, str], sys_path: list[str], preload: Sequence[str],
                  startup_s: float):
-        self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        spec = {"sys_path": sys_path, "preload": list(preload), "sock": theirs.fileno(), "parent": os.getpid()}
-        try:
-            self._proc = subprocess.Popen([sys.executable, "-I", "-S", str(workdir / "zygote.py"), json.dumps(spec)],
-                                          cwd=workdir, env=env, pass_fds=(theirs.fileno(),),
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, start_new_session=True)
-        finally:
-            theirs.close()
+        self._pending: list[PendingSpawn] = []
+        spec = {"sys_path": sys_path, "preload": list(preload), "parent": os.getpid()}
+        self._start(lambda fd: [sys.executable, "-I", "-S", str(workdir / "zygote.py"), json.dumps({**spec, "sock": fd})],
+                    env, str(workdir))
         try:
             ready = self._receive(startup_s)
         except ZygoteError:
@@ -117,30 +138,42 @@ class Zygote:
             raise ZygoteError(f"the zygote refused: {reply}")
         return reply
 
-    def ask(self, request: dict, fds: Sequence[int] = ()) -> dict[str, Any]:
-        """One request and its reply; :class:`ZygoteError` if the zygote cannot answer."""
+    def _send(self, request: dict, fds: Sequence[int] = ()) -> None:
         if self._proc is None:
             raise ZygoteError("the zygote is closed")
         try:
             socket.send_fds(self._sock, [json.dumps(request).encode()], list(fds))
         except OSError as exc:
             raise ZygoteError(f"the zygote is gone ({exc})") from None
+
+    def _drain(self) -> None:
+        """Read the replies of spawns sent earlier (the zygote answers in order)."""
+        while self._pending:
+            pending = self._pending.pop(0)
+            try:
+                pending._reply = self._receive(ASK_TIMEOUT_S)
+            except ZygoteError as exc:
+                # Gone or refusing: later replies could no longer be matched to their requests.
+                pending._error = exc
+                for rest in self._pending:
+                    rest._error = exc
+                self._pending.clear()
+                self.close()
+
+    def ask(self, request: dict, fds: Sequence[int] = ()) -> dict[str, Any]:
+        """One request and its reply; :class:`ZygoteError` if the zygote cannot answer."""
+        self._drain()
+        self._send(request, fds)
         return self._receive(ASK_TIMEOUT_S)
 
-    def spawn(self, request: dict, fds: Sequence[int]) -> WarmProcess:
-        """Fork a worker: ``request`` names its spec, level, uid, folders and cgroups; ``fds`` its two pipe ends."""
-        reply = self.ask({"op": "spawn", **request}, fds)
-        proc = WarmProcess(self, int(reply["pid"]))
-        if not reply.get("joined"):
-            proc.kill()
-            proc.wait()
-            raise ZygoteError("the worker could not join its cgroups")
-        return proc
+    def spawn_later(self, request: dict, fds: Sequence[int]) -> "PendingSpawn":
+        """Ask for a worker without waiting for the fork: ``request`` names its spec, level, uid,
+        folders and cgroups; ``fds`` its two pipe ends. :meth:`PendingSpawn.result` gives it."""
+        pending = PendingSpawn(self)
+        self._send({"op": "spawn", **request}, fds)
+        self._pending.append(pending)
+        return pending
 
-    def close(self) -> None:
-        """End the zygote (its workers are the client's to kill)."""
-        proc, self._proc = self._proc, None
-        self._sock.close()
-        if proc is not None:
-            proc.kill()
-            proc.wait()
+    def spawn(self, request: dict, fds: Sequence[int]) -> WarmProcess:
+        """Fork a worker (see :meth:`spawn_later`) and wait until it is in its cgroups."""
+        return self.spawn_later(request, fds).result()

@@ -42,7 +42,7 @@ def _child(request: dict, fds: list[int], sock: socket.socket, sync_w: int) -> N
         os.closerange(5, 1 << 20)
         spec = {**request["spec"], "fds": [3, 4]}
         confine.enter(request["level"], request["uid"], request["work"], request["keep"], request["hide"],
-                      request["scratch_mb"])
+                      request["scratch_mb"], request["scratch"])
         worker._limit(spec)
         worker._quiet_stdio()
     except BaseException:

@@ -189,9 +189,10 @@ def boxes(tmp_path):
 
     yield make
     for box in made:
-        uid = box.uid
+        uids = {box.uid, *([box._other.uid] if box._other is not None else [])}
         box.close()
-        sweep.clean_uid(uid)
+        for uid in uids:
+            sweep.clean_uid(uid)
 
 
 PLANT_HALF_DEAD = """
@@ -511,12 +512,106 @@ def test_the_zygote_is_out_of_the_workers_reach_and_ends_with_the_grading(boxes,
     assert zygote_proc.poll() is not None
 
 
+SPARE = REACH + "def uid():\n    return os.getuid()\n"
+
+
+@root_only
+def test_the_next_lines_worker_waits_on_another_uid_out_of_reach(boxes, level, zygote):
+    box = boxes(SPARE)
+    mod = RemoteModule(box)
+    first = mod.uid()
+    spare = box._spare
+    assert first == box.uid and spare is not None and spare.slot.uid != first  # started with the first
+    pid = spare.proc.result().pid if hasattr(spare.proc, "result") else spare.proc.pid
+    assert _wait_until_none(lambda: not _live_tasks(spare.slot.uid)) is False  # it comes up, as its own uid
+    assert "reached" not in mod.reach(pid).values()  # the serving worker cannot touch it
+    box.restart()
+    assert _live_tasks(first) == []  # the sweep is done when restart returns: nothing of the old uid
+    box.deadline = time.monotonic() + 30
+    assert mod.uid() == spare.slot.uid == box.uid  # the spare serves the next line ...
+    assert box._spare is not None and box._spare.slot.uid == first  # ... and the swept uid waits next
+    box.spare = False  # the last line: no further worker
+    box.restart()
+    box.deadline = time.monotonic() + 30
+    assert mod.uid() == first and box._spare is None
+    box.close()
+    assert _live_tasks(first) == [] and _live_tasks(spare.slot.uid) == []
+
+
+@root_only
+def test_no_spare_beside_torch(boxes):
+    # A spare forked beside cvae's training worker brought the grading to Gradescope's 768 MB.
+    assert boxes("import torch\n").spare is False
+    assert boxes("import numpy\n").spare is True
+
+
+@root_only
+def test_the_spare_imports_the_submission_only_when_its_line_starts(boxes):
+    box = boxes("import time\ntime.sleep(1)  # a slow import\n" + SPARE)
+    mod = RemoteModule(box)
+    mod.uid()
+    box.restart()
+    time.sleep(1.5)  # time enough for a spare that imported the file ahead to have done so
+    box.deadline = time.monotonic() + 30
+    started = time.monotonic()
+    mod.uid()
+    assert time.monotonic() - started >= 0.9  # the import ran in this line's worker, now
+
+
 @root_only
 def test_a_zygote_that_cannot_serve_leaves_cold_workers(boxes, monkeypatch):
     from autograder.sandbox import warm
 
     monkeypatch.setenv("COURSE_ZYGOTE", "1")
-    monkeypatch.setattr(warm.Zygote, "spawn", lambda self, request, fds: (_ for _ in ()).throw(warm.ZygoteError("no")))
+    monkeypatch.setattr(warm.Zygote, "spawn_later",
+                        lambda self, request, fds: (_ for _ in ()).throw(warm.ZygoteError("no")))
     box = boxes("def f():\n    return 7\n")
     assert RemoteModule(box).f() == 7
     assert not isinstance(box._proc, warm.WarmProcess) and box._zygote is None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+@root_only
+def test_the_sweeps_helper_kills_what_the_uid_runs_and_runs_nothing_else():
+    from autograder.sandbox import sweep
+    from autograder.sandbox.sweeper import Sweeper
+    from autograder.sandbox.uids import claim_uid
+
+    uid, lock = claim_uid()
+    helper = Sweeper()
+    sleeper = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
+    try:
+        assert _wait_until_none(lambda: not _live_tasks(uid)) is False  # it runs as the uid
+        used, run = [], helper.run
+        helper.run = lambda u, job: used.append(job) or run(u, job)
+        assert sweep.clean_uid(uid, via=helper) == []
+        assert sleeper.wait(5) == -9 and used[0] == "kill_all_and_clear_keys"  # the helper's child killed it
+        assert run(uid, "remove_everything") is None  # only its two jobs, by name, are sent ...
+        helper._sock.send(b'{"uid": 1, "job": "remove_everything"}')
+        assert helper._sock.recv(64) == b'{"code": 1}'  # ... and only those are run
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        helper.close()
+        lock.close()
+
+
+@root_only
+def test_the_sweeps_helper_ends_with_the_grader():
+    code = ("import time; from autograder.sandbox.sweeper import Sweeper; s = Sweeper(); "
+            "print(s._proc.pid, flush=True); time.sleep(60)")
+    grader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(grader.stdout.readline())
+        time.sleep(0.5)  # its start-up done
+        assert _alive(pid)
+    finally:
+        grader.kill()
+        grader.wait()
+    assert _wait_until_none(lambda: _alive(pid)) is False

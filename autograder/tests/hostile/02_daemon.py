@@ -9,7 +9,7 @@ FULL = {"score": 16.0, "output": "all good", "tests": [{"name": "everything", "s
 
 
 def _in_sandbox() -> bool:
-    return Path.cwd().name == "scratch" and Path.cwd().parent.name.startswith("course-worker-")
+    return Path.cwd().name in ("scratch", "scratch-2") and Path.cwd().parent.name.startswith("course-worker-")
 
 
 def _daemon() -> None:

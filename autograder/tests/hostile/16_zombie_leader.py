@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def _in_sandbox() -> bool:
-    return (Path.cwd().name == "scratch" and Path.cwd().parent.name.startswith("course-worker-")
+    return (Path.cwd().name in ("scratch", "scratch-2") and Path.cwd().parent.name.startswith("course-worker-")
             and os.getuid() >= 1000 and os.geteuid() >= 1000)  # never as root or a login user
 
 

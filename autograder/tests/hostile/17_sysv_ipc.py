@@ -16,7 +16,7 @@ SIZE = 16 * 1024 * 1024
 
 
 def _in_sandbox() -> bool:
-    return (Path.cwd().name == "scratch" and Path.cwd().parent.name.startswith("course-worker-")
+    return (Path.cwd().name in ("scratch", "scratch-2") and Path.cwd().parent.name.startswith("course-worker-")
             and os.getuid() >= 1000)
 
 

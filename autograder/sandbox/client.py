@@ -106,6 +106,7 @@ class Sandbox:
         self._dir = Path(tempfile.mkdtemp(prefix="course-worker-"))
         os.chmod(self._dir, 0o755)
         self._sweeper = Sweeper() if os.geteuid() == 0 else None
+        # The uid is claimed first: the isolation probe runs as it.
         self._slot = Slot(self._dir / "scratch", own_uid=False, sweeper=self._sweeper)
         self._hide = tuple(isolation.hidden_paths(hide))
         self._level, self.isolation = isolation.level(self.uid, self._hide)
@@ -127,7 +128,7 @@ class Sandbox:
         #: Set to False when no further worker will be needed (the last graded line). Not beside
         #: torch: cvae's grading, which stays within 652 MB in a 768 MB limit (Gradescope's) with one
         #: worker at a time, reached the limit with a spare (745-768 MB; a line OOM-killed in 2 of 4 runs).
-        self.spare = self._own_uid and spare_wanted() and "torch" not in self.preload
+        self.spare = self._own_uid and spare_wanted() and all(n.split(".")[0] != "torch" for n in self.preload)
         # Forks pre-warmed workers; only where the worker has its own uid (it must not reach the zygote).
         self._zygote: warm.Zygote | None = None
         self._warm = self._own_uid and warm.wanted()

@@ -29,11 +29,14 @@ class Sweeper(Helper):
     """The helper process of one sandbox (root only), started at once and used from its first sweep."""
 
     def __init__(self) -> None:
-        package_root = Path(__file__).resolve().parent.parent.parent  # the folder holding autograder/
-        boot = (f"import sys; sys.path[:0] = [{str(package_root)!r}]; from autograder.sandbox import sweeper; "
-                f"sweeper.serve({{}}, {os.getpid()})")
+        root, parent = str(Path(__file__).resolve().parent.parent.parent), os.getpid()  # root: holds autograder/
+
+        def command(fd: int) -> list[str]:
+            return [sys.executable, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{root!r}]; "
+                    f"from autograder.sandbox import sweeper; sweeper.serve({fd}, {parent})"]
+
         try:
-            self._start(lambda fd: [sys.executable, "-I", "-S", "-c", boot.format(fd)], {"PATH": "/usr/bin:/bin"})
+            self._start(command, {"PATH": "/usr/bin:/bin"})
         except OSError:
             self._proc = None
 

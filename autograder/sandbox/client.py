@@ -250,9 +250,16 @@ class Sandbox:
     def _drop_spare(self) -> None:
         spare, self._spare = self._spare, None
         if spare is not None:
-            spare.kill()
-            spare.slot.sweep()
-            spare.remove_group()
+            self._retire(spare, spare.slot)
+
+    def _retire(self, worker: Worker | None, slot: Slot) -> None:
+        """Kill ``worker`` (if any), sweep ``slot``'s uid, then remove the worker's cgroups."""
+        if worker is not None:
+            worker.kill()
+        if not slot.sweep():  # a fresh uid was claimed: probe its level
+            self._level, self.isolation = isolation.level(self.uid, self._hide)
+        if worker is not None:
+            worker.remove_group()
 
     def stop(self) -> None:
         """Kill the worker and everything it started; remove what its uid owns; empty its scratch folder.
@@ -263,12 +270,7 @@ class Sandbox:
         started on the other uid is left waiting.
         """
         worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.kill()
-        if not self._slot.sweep():
-            self._level, self.isolation = isolation.level(self.uid, self._hide)
-        if worker is not None:
-            worker.remove_group()
+        self._retire(worker, self._slot)
 
     def close(self) -> None:
         """Stop the worker, the spare and the zygote, and remove its folder; a second call does nothing."""
@@ -318,7 +320,7 @@ class Sandbox:
             self.restart()
             raise TimeLimit(f"{what} did not finish within the time limit (killed)") from None
         except (EOFError, BrokenPipeError, OSError):
-            code = self._proc.poll() if self._proc else None
+            code = self._worker.poll()
             oom = self._worker.group.out_of_memory()
             self.restart()
             reason = f" (killed: memory limit of {self.limits.memory_mb} MB reached)" if oom else _exit_reason(code)

@@ -70,7 +70,6 @@ class Slot:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
-        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class Worker:

@@ -80,7 +80,7 @@ def _as_uid(uid: int, job: Callable[[], int], via: Sweeper | None = None) -> int
     ``via``: a :class:`~.sweeper.Sweeper` that forks the child instead of this process, where it can.
     """
     if via is not None:
-        code = via.run(uid, job.__name__.lstrip("_"))
+        code = via.run(uid, job)
         if code is not None:
             return code
     pid = os.fork()

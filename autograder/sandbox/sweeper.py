@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import sweep
 from .helper import Helper
@@ -40,13 +41,15 @@ class Sweeper(Helper):
         except OSError:
             self._proc = None
 
-    def run(self, uid: int, job: str) -> int | None:
-        """Exit code of ``job`` run as ``uid``; None when the helper cannot serve (then it is closed)."""
-        if self._proc is None or job not in JOBS:
+    def run(self, uid: int, job: Callable[[], int]) -> int | None:
+        """Exit code of ``job`` (one of :data:`JOBS`) run as ``uid``; None when the helper cannot run it
+        (another job), or cannot serve (then it is closed)."""
+        name = next((n for n, f in JOBS.items() if f is job), None)
+        if self._proc is None or name is None:
             return None
         try:
             self._sock.settimeout(_TIMEOUT_S)
-            self._sock.send(json.dumps({"uid": uid, "job": job}).encode())
+            self._sock.send(json.dumps({"uid": uid, "job": name}).encode())
             return int(json.loads(self._sock.recv(256))["code"])
         except (OSError, ValueError, KeyError, TypeError):
             self.close()

@@ -173,7 +173,3 @@ class Zygote(Helper):
         self._send({"op": "spawn", **request}, fds)
         self._pending.append(pending)
         return pending
-
-    def spawn(self, request: dict, fds: Sequence[int]) -> WarmProcess:
-        """Fork a worker (see :meth:`spawn_later`) and wait until it is in its cgroups."""
-        return self.spawn_later(request, fds).result()

@@ -161,19 +161,29 @@ class Worker:
         except BaseException as exc:
             return _error(exc, self.spec["submission"])
 
-    def serve(self, rfd: int, wfd: int, request: dict) -> None:
-        """Answer ``request`` and every later one until the trusted side hangs up."""
+    def serve(self, rfd: int, wfd: int) -> None:
+        """Answer requests until the trusted side hangs up; import the submission at the first.
+
+        Only then: a worker started ahead (the next line's spare) runs none of the student's
+        code, nor takes CPU from the serving line, while it waits.
+        """
+        loaded = False
         while True:
+            try:
+                request = protocol.decode(protocol.read_frame(rfd))
+            except EOFError:
+                return
+            if not loaded:
+                _seed(0)
+                self.load()
+                _seed(0)
+                loaded = True
             reply = self.answer(request)
             try:
                 frame = protocol.encode(reply, to_handle=self.handle)
             except BaseException as exc:
                 frame = protocol.encode(_error(exc, self.spec["submission"]))
             protocol.write_frame(wfd, frame)
-            try:
-                request = protocol.decode(protocol.read_frame(rfd))
-            except EOFError:
-                return
 
 
 def prepare(spec: dict) -> None:
@@ -214,24 +224,13 @@ _WARM_UPS = {"torch": _warm_torch}
 
 
 def run(spec: dict) -> None:
-    """Report ready; at the first request import the submission, then answer requests until the
-    trusted side hangs up."""
+    """Report ready, then answer requests (the first imports the submission) until the trusted side hangs up."""
     rfd, wfd = spec["fds"]
     if spec.get("address_limit"):
         _limit_address_space(spec)
     # Ready: what follows (the student's import and calls) is charged to the student's deadlines.
     protocol.write_frame(wfd, protocol.encode({"ready": True}))
-    # The student's file is imported only when its line asks: a worker started ahead (the next
-    # line's spare) runs none of the student's code, nor takes CPU from the serving line, while it waits.
-    try:
-        first = protocol.decode(protocol.read_frame(rfd))
-    except EOFError:
-        os._exit(0)
-    worker = Worker(spec)
-    _seed(0)
-    worker.load()
-    _seed(0)
-    worker.serve(rfd, wfd, first)
+    Worker(spec).serve(rfd, wfd)
     os._exit(0)
 
 

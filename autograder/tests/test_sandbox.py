@@ -592,8 +592,8 @@ def test_the_sweeps_helper_kills_what_the_uid_runs_and_runs_nothing_else():
         used, run = [], helper.run
         helper.run = lambda u, job: used.append(job) or run(u, job)
         assert sweep.clean_uid(uid, via=helper) == []
-        assert sleeper.wait(5) == -9 and used[0] == "kill_all_and_clear_keys"  # the helper's child killed it
-        assert run(uid, "remove_everything") is None  # only its two jobs, by name, are sent ...
+        assert sleeper.wait(5) == -9 and used[0] is sweep._kill_all_and_clear_keys  # the helper's child killed it
+        assert run(uid, lambda: 0) is None  # only its two jobs, by name, are sent ...
         helper._sock.send(b'{"uid": 1, "job": "remove_everything"}')
         assert helper._sock.recv(64) == b'{"code": 1}'  # ... and only those are run
     finally:
